@@ -1,0 +1,116 @@
+#include "cli/cli.h"
+
+#include "core/suite.h"
+#include "runners/agree.h"
+#include "runners/context.h"
+#include "runners/replay.h"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <thread>
+
+namespace adambench {
+
+int cli_main(int argc, char** argv, const registry& reg) {
+  CLI::App app{"adambench: correctness, speed and convergence of Adam/AdamW implementations"};
+  app.require_subcommand(1);
+  int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  app.add_option("--threads", threads, "CPU threads for OpenMP and LibTorch (default: all hardware threads)")
+      ->check(CLI::PositiveNumber);
+
+  // agree
+  auto* agree = app.add_subcommand("agree", "every implementation against the float64 reference");
+  std::string suite_path = "default";
+  std::vector<std::string> impls, dtypes;
+  int seeds = 0;
+  std::string out_dir;
+  bool quiet = false;
+  agree->add_option("suite", suite_path, "suite file (TOML) or the name of a shipped suite (default: default)");
+  agree->add_option("--impl", impls, "implementations to run (repeatable; default: the suite's list)");
+  agree->add_option("--dtype", dtypes, "float32 and/or float64 (default: the suite's list)");
+  agree->add_option("--seeds", seeds, "run seeds 0..N-1 instead of the suite's")->check(CLI::PositiveNumber);
+  agree->add_option("--out", out_dir, "folder for agree.json");
+  agree->add_flag("--quiet", quiet, "no progress lines");
+
+  // replay
+  auto* replay = app.add_subcommand("replay", "run an implementation over recorded gradients (numpy.savez trace)");
+  replay_options ro;
+  std::string trace, algo_s = "adam", out_file, impl_name;
+  std::int64_t steps = -1;
+  replay->add_option("trace", trace, "TRACE.npz with p0, p1, ... and g0, g1, ... (gK: (T, *shape of pK))")->required();
+  replay->add_option("--impl", impl_name, "implementation name")->required();
+  replay->add_option("--algo", algo_s, "adam or adamw");
+  replay->add_option("--lr", ro.config.lr, "learning rate");
+  replay->add_option("--beta1", ro.config.beta1);
+  replay->add_option("--beta2", ro.config.beta2);
+  replay->add_option("--eps", ro.config.eps);
+  replay->add_option("--weight-decay", ro.config.weight_decay);
+  replay->add_flag("--amsgrad", ro.config.amsgrad);
+  replay->add_flag("--maximize", ro.config.maximize);
+  replay->add_option("--steps", steps, "replay the first T steps (default: all)");
+  replay->add_option("--out", out_file, "RESULT.npz: final pK, mK, vK (and vmaxK)")->required();
+  replay->add_flag("--compare", ro.compare, "also run the reference and print agreement metrics (exit 1 if they disagree)");
+
+  // list
+  auto* list = app.add_subcommand("list", "implementations in this build and what they support");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    fmt::print(stderr, "adambench: {}\n", e.what());
+    return 2;
+  }
+
+  install_interrupt_handler();
+  try {
+    if (agree->parsed()) {
+      std::string source;
+      std::string text = load_suite_text(suite_path, source);
+      agree_suite suite = parse_agree_suite(text, source);
+      agree_options o;
+      o.impls = impls;
+      for (auto& d : dtypes) o.dtypes.push_back(parse_dtype(d));
+      if (seeds > 0) o.seed_count = seeds;
+      o.threads = threads;
+      if (!out_dir.empty()) o.out = out_dir;
+      o.quiet = quiet;
+      for (auto& n : o.impls) reg.at(n);  // unknown names fail before any work
+      return run_agree(suite, reg, o);
+    }
+    if (replay->parsed()) {
+      ro.trace = trace;
+      ro.impl = impl_name;
+      ro.config.kind = parse_algo(algo_s);
+      if (steps >= 0) ro.steps = steps;
+      ro.out = out_file;
+      ro.threads = threads;
+      return run_replay(reg, ro);
+    }
+    if (list->parsed()) {
+      for (auto& e : reg.all()) {
+        fmt::print("{:<18} {}\n", e.name, e.description);
+        for (dtype d : {dtype::float32, dtype::float64}) {
+          case_features f;
+          f.type = d;
+          for (algo a : {algo::adam, algo::adamw}) {
+            support s = e.supports(adam_config{}.with_algo(a), f);
+            if (!s.ok) fmt::print("{:<18}   {} {}: unavailable: {}\n", "", to_string(a), to_string(d), s.reason);
+          }
+        }
+        support s = e.supports(adam_config{}.with_maximize(true), case_features{});
+        if (!s.ok) fmt::print("{:<18}   maximize: unavailable: {}\n", "", s.reason);
+      }
+      return 0;
+    }
+  } catch (const input_error& e) {
+    fmt::print(stderr, "adambench: {}\n", e.what());
+    return 2;
+  }
+  return 2;
+}
+
+}  // namespace adambench

@@ -1,0 +1,10 @@
+#pragma once
+/// The `adambench` command line; main() passes the registry so a test build can add mutants.
+#include "core/optimizer.h"
+
+namespace adambench {
+
+/// Exit codes: 0 ok, 1 a check failed, 2 bad input, 3 unsupported case, 130 interrupted.
+int cli_main(int argc, char** argv, const registry& reg);
+
+}  // namespace adambench

@@ -1,0 +1,21 @@
+#pragma once
+/// Reading and writing what numpy.savez / numpy.load use: a zip of .npy arrays (float32/float64).
+#include "core/tensor.h"
+
+#include <filesystem>
+#include <map>
+#include <string>
+
+namespace adambench {
+
+/// Arrays by name (without ".npy"). Throws input_error naming the file and the problem.
+std::map<std::string, host_tensor> read_npz(const std::filesystem::path& path);
+/// Writes all arrays (stored, uncompressed) whole or not at all (temporary file, then rename).
+void write_npz(const std::filesystem::path& path, const std::map<std::string, host_tensor>& arrays);
+
+/// Parses one .npy file's bytes; `what` names it in errors.
+host_tensor parse_npy(const std::string& bytes, const std::string& what);
+/// Serializes one array as .npy (format 1.0, little-endian, C order).
+std::string to_npy(const host_tensor& t);
+
+}  // namespace adambench

@@ -1,0 +1,80 @@
+#pragma once
+/// The interface every implementation under test meets, and the registry that names them.
+#include "core/adam_config.h"
+#include "core/tensor.h"
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace adambench {
+
+/// Why a case cannot run, or nothing when it can. A skip is recorded with its reason, never hidden.
+struct support {
+  bool ok = true;
+  std::string reason;
+  static support yes() { return {}; }
+  static support no(std::string why) { return {false, std::move(why)}; }
+};
+
+/// What a case asks of an implementation, beyond its AdamConfig.
+struct case_features {
+  dtype type = dtype::float32;
+  /// The case feeds a NaN/inf gradient and then steps again, so the rule that turns m = ±inf into
+  /// NaN (torch.optim's lerp_ since PyTorch 2.0) versus keeping it (mul_/add_) becomes visible.
+  bool nonfinite_then_more_steps = false;
+  /// The case starts from a given state (m, v, max_v, step) rather than zeros at step 0.
+  bool starts_from_state = false;
+};
+
+/// Options shared by every implementation.
+struct impl_options {
+  int threads = 1;  ///< CPU threads (OpenMP and LibTorch intra-op)
+};
+
+/// One Adam/AdamW implementation bound to caller-owned parameter and gradient buffers.
+class optimizer {
+ public:
+  virtual ~optimizer() = default;
+  /// Binds host buffers of one dtype: step() updates params in place and reads grads.
+  /// State (m, v, max_v) starts at zero and step at 0.
+  virtual void bind(std::span<const tensor_view> params, std::span<const tensor_view> grads) = 0;
+  /// Replaces m, v, max_v and the step counter (params in `s` are ignored).
+  virtual void load_state(const adam_state& s) = 0;
+  /// One optimizer step with the current learning rate.
+  virtual void step() = 0;
+  /// Changes the learning rate for the following steps (schedules).
+  virtual void set_lr(double lr) = 0;
+  /// Parameters and state as float64 on the host.
+  virtual adam_state read_state() = 0;
+};
+
+/// A registered implementation: its name, what it supports and how to make one.
+struct impl_entry {
+  std::string name;
+  std::string description;
+  std::function<support(const adam_config&, const case_features&)> supports;
+  std::function<std::unique_ptr<optimizer>(const adam_config&, const impl_options&, dtype)> make;
+};
+
+/// Name -> implementation. Implementations register in impls/register_all.cpp, one line each.
+class registry {
+ public:
+  void add(impl_entry e);
+  const impl_entry* find(const std::string& name) const;
+  /// Throws input_error listing the known names when `name` is unknown.
+  const impl_entry& at(const std::string& name) const;
+  const std::vector<impl_entry>& all() const { return entries_; }
+  std::vector<std::string> names() const;
+
+ private:
+  std::vector<impl_entry> entries_;
+};
+
+/// The registry with every implementation this build ships (see impls/register_all.cpp).
+registry& default_registry();
+
+}  // namespace adambench

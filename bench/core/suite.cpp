@@ -1,0 +1,250 @@
+#include "core/suite.h"
+
+#include <filesystem>
+#include <fmt/format.h>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
+#include <toml++/toml.h>
+
+namespace adambench {
+
+extern const std::pair<std::string_view, std::string_view> embedded_suites[];
+extern const int embedded_suite_count;
+
+const char* to_string(grad_kind g) {
+  switch (g) {
+    case grad_kind::normal: return "normal";
+    case grad_kind::wide: return "wide";
+    case grad_kind::zero: return "zero";
+    case grad_kind::tiny: return "tiny";
+    case grad_kind::huge: return "huge";
+    case grad_kind::nan: return "nan";
+    case grad_kind::inf: return "inf";
+  }
+  return "?";
+}
+
+grad_kind parse_grad_kind(const std::string& s) {
+  for (auto g : {grad_kind::normal, grad_kind::wide, grad_kind::zero, grad_kind::tiny, grad_kind::huge, grad_kind::nan, grad_kind::inf})
+    if (s == to_string(g)) return g;
+  throw input_error(fmt::format("invalid grad '{}': must be normal, wide, zero, tiny, huge, nan or inf", s));
+}
+
+std::string embedded_suite(const std::string& name) {
+  for (int i = 0; i < embedded_suite_count; ++i)
+    if (embedded_suites[i].first == name) return std::string(embedded_suites[i].second);
+  return {};
+}
+
+std::string load_suite_text(const std::string& p, std::string& source) {
+  if (std::filesystem::exists(p)) {
+    std::ifstream f(p);
+    if (!f) throw input_error(fmt::format("{}: cannot read", p));
+    std::stringstream ss;
+    ss << f.rdbuf();
+    source = p;
+    return ss.str();
+  }
+  std::string name = std::filesystem::path(p).stem().string();
+  std::string text = embedded_suite(name);
+  if (text.empty() || p.find('/') != std::string::npos)
+    throw input_error(fmt::format("{}: no such suite file", p));
+  source = "embedded:" + name;
+  return text;
+}
+
+namespace {
+
+struct field_error : input_error {
+  using input_error::input_error;
+};
+
+// Values of one field: a scalar is one value, an array many (except `shapes`, `check_steps`,
+// `betas` whose own value is an array: for those a nested array means many).
+// `depth` is how deeply arrays nest in one value: 0 for scalars, 1 for betas, 2 for shapes.
+int array_depth(const toml::node& n) {
+  auto* a = n.as_array();
+  if (!a) return 0;
+  int d = 1;
+  for (auto& e : *a) d = std::max(d, 1 + array_depth(e));
+  return d;
+}
+
+std::vector<const toml::node*> values_of(const toml::node& n, int depth) {
+  std::vector<const toml::node*> out;
+  if (auto* a = n.as_array()) {
+    if (array_depth(n) > depth) {
+      for (auto& e : *a) out.push_back(&e);
+      return out;
+    }
+  }
+  out.push_back(&n);
+  return out;
+}
+
+double as_double(const toml::node& n, const std::string& where) {
+  if (auto v = n.value<double>()) return *v;
+  throw field_error(fmt::format("{}: expected a number", where));
+}
+bool as_bool(const toml::node& n, const std::string& where) {
+  if (auto v = n.value<bool>()) return *v;
+  throw field_error(fmt::format("{}: expected true or false", where));
+}
+std::string as_string(const toml::node& n, const std::string& where) {
+  if (auto v = n.value<std::string>()) return *v;
+  throw field_error(fmt::format("{}: expected a string", where));
+}
+std::int64_t as_int(const toml::node& n, const std::string& where) {
+  if (auto v = n.value<std::int64_t>()) return *v;
+  throw field_error(fmt::format("{}: expected an integer", where));
+}
+std::vector<std::int64_t> as_int_list(const toml::node& n, const std::string& where) {
+  std::vector<std::int64_t> out;
+  auto* a = n.as_array();
+  if (!a) throw field_error(fmt::format("{}: expected an array of integers", where));
+  for (auto& e : *a) out.push_back(as_int(e, where));
+  return out;
+}
+
+std::string short_value(const toml::node& n) {
+  std::ostringstream ss;
+  if (auto* a = n.as_array()) {
+    ss << "(";
+    for (std::size_t i = 0; i < a->size(); ++i) ss << (i ? "," : "") << short_value(*a->get(i));
+    ss << ")";
+  } else if (auto v = n.value<double>()) {
+    ss << fmt::format("{:g}", *v);
+  } else if (auto b = n.value<bool>()) {
+    ss << (*b ? "true" : "false");
+  } else if (auto s = n.value<std::string>()) {
+    ss << *s;
+  }
+  return ss.str();
+}
+
+void apply(agree_case& c, const std::string& key, const toml::node& v, const std::string& where) {
+  if (key == "algo") c.config.kind = parse_algo(as_string(v, where));
+  else if (key == "lr") c.config.lr = as_double(v, where);
+  else if (key == "eps") c.config.eps = as_double(v, where);
+  else if (key == "weight_decay") c.config.weight_decay = as_double(v, where);
+  else if (key == "amsgrad") c.config.amsgrad = as_bool(v, where);
+  else if (key == "maximize") c.config.maximize = as_bool(v, where);
+  else if (key == "betas") {
+    auto* a = v.as_array();
+    if (!a || a->size() != 2) throw field_error(fmt::format("{}: expected [beta1, beta2]", where));
+    c.config.beta1 = as_double(*a->get(0), where);
+    c.config.beta2 = as_double(*a->get(1), where);
+  } else if (key == "grad") c.grad = parse_grad_kind(as_string(v, where));
+  else if (key == "grad_scale") c.grad_scale = as_double(v, where);
+  else if (key == "param_scale") c.param_scale = as_double(v, where);
+  else if (key == "state") {
+    auto s = as_string(v, where);
+    if (s != "zero" && s != "random") throw field_error(fmt::format("{}: expected \"zero\" or \"random\"", where));
+    c.random_state = s == "random";
+  } else if (key == "start_step") {
+    c.start_step = as_int(v, where);
+    if (c.start_step < 0) throw field_error(fmt::format("{}: must be >= 0", where));
+  } else if (key == "lr_decay") c.lr_decay = as_double(v, where);
+  else if (key == "check_steps") {
+    c.check_steps = as_int_list(v, where);
+    if (c.check_steps.empty()) throw field_error(fmt::format("{}: must not be empty", where));
+    for (std::size_t i = 0; i < c.check_steps.size(); ++i)
+      if (c.check_steps[i] < 1 || (i && c.check_steps[i] <= c.check_steps[i - 1]))
+        throw field_error(fmt::format("{}: must be increasing and >= 1", where));
+  } else if (key == "shapes") {
+    auto* a = v.as_array();
+    if (!a) throw field_error(fmt::format("{}: expected an array of shapes, e.g. [[1023], [], [0]]", where));
+    c.shapes.clear();
+    for (auto& s : *a) {
+      auto dims = as_int_list(s, where);
+      for (auto d : dims)
+        if (d < 0) throw field_error(fmt::format("{}: negative dimension {}", where, d));
+      c.shapes.push_back(dims);
+    }
+  } else {
+    throw field_error(fmt::format("{}: unknown field", where));
+  }
+}
+
+int value_depth(const std::string& key) {
+  if (key == "shapes") return 2;
+  if (key == "check_steps" || key == "betas") return 1;
+  return 0;
+}
+
+}  // namespace
+
+agree_suite parse_agree_suite(const std::string& text, const std::string& source) {
+  toml::table root;
+  try {
+    root = toml::parse(text, source);
+  } catch (const toml::parse_error& e) {
+    throw input_error(fmt::format("{}:{}:{}: {}", source, e.source().begin.line, e.source().begin.column, e.description()));
+  }
+  agree_suite s;
+  s.source = source;
+  auto* agree = root["agree"].as_table();
+  if (!agree) throw input_error(fmt::format("{}: no [agree] table", source));
+  if (auto* a = (*agree)["impls"].as_array())
+    for (auto& e : *a) s.impls.push_back(as_string(e, source + ": agree.impls"));
+  if (auto* a = (*agree)["dtypes"].as_array()) {
+    s.dtypes.clear();
+    for (auto& e : *a) s.dtypes.push_back(parse_dtype(as_string(e, source + ": agree.dtypes")));
+  }
+  if (auto* a = (*agree)["seeds"].as_array()) {
+    s.seeds.clear();
+    for (auto& e : *a) s.seeds.push_back(static_cast<std::uint64_t>(as_int(e, source + ": agree.seeds")));
+  }
+  for (auto& [k, v] : *agree) {
+    std::string key(k.str());
+    if (key != "impls" && key != "dtypes" && key != "seeds" && key != "case")
+      throw input_error(fmt::format("{}: agree.{}: unknown field", source, key));
+  }
+  auto* cases = (*agree)["case"].as_array();
+  if (!cases || cases->empty()) throw input_error(fmt::format("{}: no [[agree.case]] entries", source));
+  int index = 0;
+  for (auto& cn : *cases) {
+    ++index;
+    auto* t = cn.as_table();
+    if (!t) throw input_error(fmt::format("{}: agree.case {} is not a table", source, index));
+    std::string base = fmt::format("case{}", index);
+    if (auto nm = (*t)["name"].value<std::string>()) base = *nm;
+    // Fixed fields first, then the product over array-valued ones.
+    std::vector<std::pair<std::string, std::vector<const toml::node*>>> axes;
+    for (auto& [k, v] : *t) {
+      std::string key(k.str());
+      if (key == "name") continue;
+      axes.emplace_back(key, values_of(v, value_depth(key)));
+    }
+    // Each array-valued field adds "/key=value" to the case name.
+    std::function<void(std::size_t, agree_case, std::string)> run = [&](std::size_t i, agree_case c, std::string suffix) {
+      if (i == axes.size()) {
+        c.name = base + suffix;
+        try {
+          c.config.validate();
+        } catch (const input_error& e) {
+          throw input_error(fmt::format("{}: case {}: {}", source, c.name, e.what()));
+        }
+        if (c.shapes.empty()) c.shapes = {{1023}};
+        s.cases.push_back(std::move(c));
+        return;
+      }
+      auto& [key, vals] = axes[i];
+      for (auto* v : vals) {
+        agree_case cc = c;
+        try {
+          apply(cc, key, *v, key);
+        } catch (const input_error& e) {
+          throw input_error(fmt::format("{}: case {}: {}", source, base, e.what()));
+        }
+        run(i + 1, cc, vals.size() > 1 ? fmt::format("{}/{}={}", suffix, key, short_value(*v)) : suffix);
+      }
+    };
+    run(0, agree_case{}, "");
+  }
+  return s;
+}
+
+}  // namespace adambench

@@ -1,0 +1,243 @@
+#pragma once
+/// The Eigen implementation: one fused pass over memory per step, SIMD through Eigen's packet
+/// primitives, OpenMP threads over a work list that chunks the whole tensor list (so many tiny
+/// tensors cost as little as one flat buffer), no temporaries.
+///
+/// The class is a template over `mutant` so the test build can plant known historical bugs
+/// (tests/mutants/). The shipped build instantiates mutant::none only.
+#include "core/optimizer.h"
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <fmt/format.h>
+
+namespace adambench::eigen_impl {
+
+/// Known historical bugs (design.md §5), planted only by the test build.
+enum class mutant {
+  none,
+  eps_scaled,           ///< denom = sqrt(v) + eps, step_size = lr*sqrt(bc2)/bc1 (pre PR 22628)
+  no_bias_correction,   ///< bc1 = bc2 = 1
+  amsgrad_not_stored,   ///< max(max_v, v) used but never written back (PyTorch issue 78807)
+  adamw_decay_lr_bc1,   ///< AdamW decay scaled by lr/bc1 instead of lr
+  decay_swapped,        ///< L2 for AdamW, decoupled for Adam
+  empty_stops,          ///< an empty tensor ends the work list (PyTorch issue 100701)
+  bf16_step,            ///< step counter kept in bfloat16: freezes at 256 (torchao PR 4915)
+  maximize_ignored,     ///< maximize flag dropped
+  simd_tail,            ///< last n mod packet-width elements of each tensor not updated
+  off_by_one_step,      ///< bias correction computed from step + 1
+};
+
+inline float round_bf16(float x) {
+  // Round-to-nearest-even to bfloat16 (the top 16 bits of a float).
+  std::uint32_t u = std::bit_cast<std::uint32_t>(x);
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return std::bit_cast<float>(u & 0xffff0000u);
+}
+
+/// Per-step scalars, computed once in double as torch.optim does, then cast to T.
+struct step_scalars {
+  double decay_mul;   ///< AdamW: 1 - lr*wd
+  double wd;          ///< Adam L2 coefficient (0 for AdamW)
+  double w1;          ///< lerp weight 1 - beta1
+  double beta2, one_minus_beta2;
+  double bc2_sqrt;
+  double neg_step_size;
+  double eps;
+};
+
+template <typename T, mutant M>
+class eigen_adam final : public optimizer {
+  using packet = typename Eigen::internal::packet_traits<T>::type;
+  static constexpr int width = Eigen::internal::unpacket_traits<packet>::size;
+  static constexpr std::int64_t chunk_elems = 16384;  // 64-128 KiB of each stream: L2-resident
+
+ public:
+  eigen_adam(const adam_config& c, const impl_options& o) : cfg_(c.validated()), threads_(std::max(1, o.threads)) {}
+
+  void bind(std::span<const tensor_view> params, std::span<const tensor_view> grads) override {
+    if (params.size() != grads.size()) throw input_error("eigen: params and grads differ in count");
+    tensors_.clear();
+    work_.clear();
+    step_ = 0;
+    step_bf16_ = 0.0f;
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      const std::int64_t n = params[i].numel();
+      if (grads[i].numel() != n) throw input_error(fmt::format("eigen: grad {} has {} elements, param has {}", i, grads[i].numel(), n));
+      tensor t;
+      t.p = static_cast<T*>(params[i].data);
+      t.g = static_cast<const T*>(grads[i].data);
+      t.n = n;
+      t.m.assign(n, T(0));
+      t.v.assign(n, T(0));
+      if (cfg_.amsgrad) t.vmax.assign(n, T(0));
+      tensors_.push_back(std::move(t));
+    }
+    for (std::size_t i = 0; i < tensors_.size(); ++i) {
+      const std::int64_t n = tensors_[i].n;
+      if constexpr (M == mutant::empty_stops)
+        if (n == 0) break;
+      for (std::int64_t off = 0; off < n; off += chunk_elems)
+        work_.push_back({static_cast<std::uint32_t>(i), off, std::min(chunk_elems, n - off)});
+    }
+  }
+
+  void load_state(const adam_state& s) override {
+    if (s.m.size() != tensors_.size() || s.v.size() != tensors_.size() || (cfg_.amsgrad && s.vmax.size() != tensors_.size()))
+      throw input_error("eigen: state does not match the bound tensors");
+    for (std::size_t i = 0; i < tensors_.size(); ++i) {
+      auto& t = tensors_[i];
+      for (std::int64_t k = 0; k < t.n; ++k) {
+        t.m[k] = static_cast<T>(s.m[i][k]);
+        t.v[k] = static_cast<T>(s.v[i][k]);
+        if (cfg_.amsgrad) t.vmax[k] = static_cast<T>(s.vmax[i][k]);
+      }
+    }
+    step_ = s.step;
+    step_bf16_ = round_bf16(static_cast<float>(s.step));
+  }
+
+  void set_lr(double lr) override {
+    adam_config c = cfg_;
+    c.lr = lr;
+    cfg_ = c.validated();
+  }
+
+  adam_state read_state() override {
+    adam_state s;
+    s.step = (M == mutant::bf16_step) ? static_cast<std::int64_t>(step_bf16_) : step_;
+    for (auto& t : tensors_) {
+      s.params.emplace_back(t.p, t.p + t.n);
+      s.m.emplace_back(t.m.begin(), t.m.end());
+      s.v.emplace_back(t.v.begin(), t.v.end());
+      if (cfg_.amsgrad) s.vmax.emplace_back(t.vmax.begin(), t.vmax.end());
+    }
+    return s;
+  }
+
+  void step() override {
+    step_ += 1;
+    double t = static_cast<double>(step_);
+    if constexpr (M == mutant::bf16_step) {
+      step_bf16_ = round_bf16(step_bf16_ + 1.0f);
+      t = step_bf16_;
+    }
+    if constexpr (M == mutant::off_by_one_step) t += 1.0;
+    const adam_config& c = cfg_;
+    double bc1 = 1.0 - std::pow(c.beta1, t);
+    double bc2 = 1.0 - std::pow(c.beta2, t);
+    if constexpr (M == mutant::no_bias_correction) bc1 = bc2 = 1.0;
+    step_scalars s{};
+    bool decoupled = c.kind == algo::adamw;
+    if constexpr (M == mutant::decay_swapped) decoupled = !decoupled;
+    s.decay_mul = decoupled ? 1.0 - c.lr * c.weight_decay : 1.0;
+    if constexpr (M == mutant::adamw_decay_lr_bc1)
+      if (decoupled) s.decay_mul = 1.0 - c.lr / bc1 * c.weight_decay;
+    s.wd = decoupled ? 0.0 : c.weight_decay;
+    s.w1 = 1.0 - c.beta1;
+    s.beta2 = c.beta2;
+    s.one_minus_beta2 = 1.0 - c.beta2;
+    s.bc2_sqrt = std::sqrt(bc2);
+    s.neg_step_size = -(c.lr / bc1);
+    s.eps = c.eps;
+    if constexpr (M == mutant::eps_scaled) {
+      s.neg_step_size = -(c.lr * std::sqrt(bc2) / bc1);
+      s.bc2_sqrt = 1.0;
+    }
+    const bool maximize = (M == mutant::maximize_ignored) ? false : c.maximize;
+    const bool lerp_low = s.w1 < 0.5;
+    const std::int64_t nwork = static_cast<std::int64_t>(work_.size());
+#pragma omp parallel for schedule(static) num_threads(threads_) if (nwork > 1 && threads_ > 1)
+    for (std::int64_t w = 0; w < nwork; ++w) {
+      const work_item& it = work_[w];
+      tensor& tn = tensors_[it.tensor];
+      update(tn, it.offset, it.len, s, maximize, lerp_low, it.offset + it.len == tn.n);
+    }
+  }
+
+ private:
+  struct tensor {
+    T* p = nullptr;
+    const T* g = nullptr;
+    std::int64_t n = 0;
+    std::vector<T> m, v, vmax;
+  };
+  struct work_item {
+    std::uint32_t tensor;
+    std::int64_t offset, len;
+  };
+
+  /// One element, scalar; the packet loop below is the same arithmetic, op for op.
+  static inline void update_one(T& p, T g, T& m, T& v, T* vmax, const step_scalars& s, bool maximize, bool lerp_low) {
+    if (maximize) g = -g;
+    p = p * T(s.decay_mul);
+    if (s.wd != 0.0) g = g + T(s.wd) * p;  // skipped at 0 like PyTorch: 0 * NaN would poison g
+    const T w1 = T(s.w1);
+    m = lerp_low ? m + w1 * (g - m) : g - (g - m) * (T(1) - w1);
+    v = v * T(s.beta2) + T(s.one_minus_beta2) * g * g;
+    T vh = v;
+    if (vmax) {
+      T mx = (std::isnan(*vmax) || std::isnan(vh)) ? std::numeric_limits<T>::quiet_NaN() : std::max(*vmax, vh);
+      if constexpr (M != mutant::amsgrad_not_stored) *vmax = mx;
+      vh = mx;
+    }
+    const T denom = std::sqrt(vh) / T(s.bc2_sqrt) + T(s.eps);
+    p = p + T(s.neg_step_size) * (m / denom);
+  }
+
+  static void update(tensor& tn, std::int64_t off, std::int64_t len, const step_scalars& s, bool maximize, bool lerp_low, bool last_chunk) {
+    using namespace Eigen::internal;
+    T* __restrict p = tn.p + off;
+    const T* __restrict g = tn.g + off;
+    T* __restrict m = tn.m.data() + off;
+    T* __restrict v = tn.v.data() + off;
+    T* __restrict vm = tn.vmax.empty() ? nullptr : tn.vmax.data() + off;
+    const packet decay = pset1<packet>(T(s.decay_mul)), wd = pset1<packet>(T(s.wd)), w1 = pset1<packet>(T(s.w1)),
+                 omw1 = pset1<packet>(T(1) - T(s.w1)), b2 = pset1<packet>(T(s.beta2)),
+                 omb2 = pset1<packet>(T(s.one_minus_beta2)), bc2s = pset1<packet>(T(s.bc2_sqrt)),
+                 eps = pset1<packet>(T(s.eps)), nss = pset1<packet>(T(s.neg_step_size));
+    const std::int64_t vec_end = len - len % width;
+    std::int64_t k = 0;
+    for (; k < vec_end; k += width) {
+      packet gk = ploadu<packet>(g + k);
+      if (maximize) gk = pnegate(gk);
+      packet pk = pmul(ploadu<packet>(p + k), decay);
+      if (s.wd != 0.0) gk = padd(gk, pmul(wd, pk));
+      packet mk = ploadu<packet>(m + k);
+      mk = lerp_low ? padd(mk, pmul(w1, psub(gk, mk))) : psub(gk, pmul(psub(gk, mk), omw1));
+      packet vk = padd(pmul(ploadu<packet>(v + k), b2), pmul(pmul(omb2, gk), gk));
+      packet vh = vk;
+      if (vm) {
+        vh = pmax<Eigen::PropagateNaN>(ploadu<packet>(vm + k), vk);
+        if constexpr (M != mutant::amsgrad_not_stored) pstoreu(vm + k, vh);
+      }
+      const packet denom = padd(pdiv(psqrt(vh), bc2s), eps);
+      pk = padd(pk, pmul(nss, pdiv(mk, denom)));
+      pstoreu(m + k, mk);
+      pstoreu(v + k, vk);
+      pstoreu(p + k, pk);
+    }
+    if constexpr (M == mutant::simd_tail)
+      if (last_chunk) return;
+    for (; k < len; ++k) update_one(p[k], g[k], m[k], v[k], vm ? vm + k : nullptr, s, maximize, lerp_low);
+  }
+
+  adam_config cfg_;
+  int threads_;
+  std::int64_t step_ = 0;
+  float step_bf16_ = 0.0f;
+  std::vector<tensor> tensors_;
+  std::vector<work_item> work_;
+};
+
+/// Makes the Eigen optimizer for a dtype, with or without a planted bug.
+template <mutant M>
+std::unique_ptr<optimizer> make(const adam_config& c, const impl_options& o, dtype d) {
+  if (d == dtype::float32) return std::make_unique<eigen_adam<float, M>>(c, o);
+  return std::make_unique<eigen_adam<double, M>>(c, o);
+}
+
+}  // namespace adambench::eigen_impl

@@ -1,0 +1,115 @@
+// `libtorch`: torch::optim::Adam / AdamW exactly as the linked LibTorch ships them.
+#include "impls/libtorch/aten_common.h"
+#include "impls/register_all.h"
+
+#include <torch/optim/adam.h>
+#include <torch/optim/adamw.h>
+#include <torch/version.h>
+#include <type_traits>
+
+namespace adambench {
+namespace aten_common {
+std::string torch_version() { return TORCH_VERSION; }
+}  // namespace aten_common
+
+namespace {
+using namespace aten_common;
+
+// The C++ frontend gained maximize only in some versions; detect rather than assume.
+template <typename O>
+constexpr bool has_maximize = requires(O o) { o.maximize(true); };
+
+template <typename Opt, typename Options, typename State>
+class torch_optim final : public optimizer {
+ public:
+  torch_optim(const adam_config& c, dtype d) : cfg_(c.validated()), type_(d) {}
+
+  void bind(std::span<const tensor_view> params, std::span<const tensor_view> grads) override {
+    params_.clear();
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      at::Tensor p = alias(params[i], type_);
+      p.mutable_grad() = alias(grads[i], type_);
+      params_.push_back(p);
+    }
+    Options o(cfg_.lr);
+    o.betas(std::make_tuple(cfg_.beta1, cfg_.beta2)).eps(cfg_.eps).weight_decay(cfg_.weight_decay).amsgrad(cfg_.amsgrad);
+    if constexpr (has_maximize<Options>) o.maximize(cfg_.maximize);
+    opt_ = std::make_unique<Opt>(params_, o);
+  }
+
+  void load_state(const adam_state& s) override {
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+      auto st = std::make_unique<State>();
+      st->step(s.step);
+      st->exp_avg(from_doubles(s.m[i], params_[i].sizes(), type_));
+      st->exp_avg_sq(from_doubles(s.v[i], params_[i].sizes(), type_));
+      if (cfg_.amsgrad) st->max_exp_avg_sq(from_doubles(s.vmax[i], params_[i].sizes(), type_));
+      opt_->state()[key(params_[i])] = std::move(st);
+    }
+  }
+
+  void step() override { opt_->step(); }
+
+  void set_lr(double lr) override {
+    for (auto& g : opt_->param_groups()) static_cast<Options&>(g.options()).lr(lr);
+  }
+
+  adam_state read_state() override {
+    adam_state s;
+    for (auto& p : params_) {
+      s.params.push_back(to_doubles(p));
+      auto it = opt_->state().find(key(p));
+      if (it == opt_->state().end()) {  // no step taken yet: torch creates state lazily
+        s.m.emplace_back(p.numel(), 0.0);
+        s.v.emplace_back(p.numel(), 0.0);
+        if (cfg_.amsgrad) s.vmax.emplace_back(p.numel(), 0.0);
+        continue;
+      }
+      auto& st = static_cast<State&>(*it->second);
+      s.step = st.step();
+      s.m.push_back(to_doubles(st.exp_avg()));
+      s.v.push_back(to_doubles(st.exp_avg_sq()));
+      if (cfg_.amsgrad) s.vmax.push_back(to_doubles(st.max_exp_avg_sq()));
+    }
+    return s;
+  }
+
+ private:
+  // The state map is keyed by the TensorImpl address: a string in LibTorch 1.x, a void* in 2.x.
+  auto key(const at::Tensor& p) {
+    using map_t = std::remove_reference_t<decltype(opt_->state())>;
+    using key_t = typename map_t::key_type;
+    if constexpr (std::is_same_v<key_t, std::string>)
+      return c10::guts::to_string(p.unsafeGetTensorImpl());
+    else
+      return static_cast<key_t>(p.unsafeGetTensorImpl());
+  }
+
+  adam_config cfg_;
+  dtype type_;
+  std::vector<at::Tensor> params_;
+  std::unique_ptr<Opt> opt_;
+};
+
+support libtorch_supports(const adam_config& c, const case_features& f) {
+  if (c.maximize && !has_maximize<torch::optim::AdamOptions>)
+    return support::no(fmt::format("LibTorch {} C++ AdamOptions has no maximize option", TORCH_VERSION));
+  if (f.nonfinite_then_more_steps)
+    return support::no("C++ torch::optim updates m with mul_/add_ where torch.optim uses lerp_: after a "
+                       "±inf gradient m stays ±inf here and becomes NaN in the reference");
+  return support::yes();
+}
+
+}  // namespace
+
+void register_libtorch(registry& r) {
+  r.add({"libtorch", fmt::format("torch::optim::Adam/AdamW of LibTorch {}", TORCH_VERSION), libtorch_supports,
+         [](const adam_config& c, const impl_options& o, dtype d) -> std::unique_ptr<optimizer> {
+           at::set_num_threads(std::max(1, o.threads));
+           if (c.kind == algo::adam)
+             return std::make_unique<torch_optim<torch::optim::Adam, torch::optim::AdamOptions, torch::optim::AdamParamState>>(c, d);
+           return std::make_unique<torch_optim<torch::optim::AdamW, torch::optim::AdamWOptions, torch::optim::AdamWParamState>>(c, d);
+         }});
+}
+
+}  // namespace adambench

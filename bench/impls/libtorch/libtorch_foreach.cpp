@@ -1,0 +1,117 @@
+// `libtorch-foreach`: torch.optim's _multi_tensor_adam (the default path of torch.optim on
+// CUDA) written with ATen's _foreach_* ops, op for op, for the linked LibTorch.
+#include "impls/libtorch/aten_common.h"
+#include "impls/register_all.h"
+
+#include <cmath>
+#if __has_include(<ATen/ops/_foreach_lerp.h>)
+#define ADAMBENCH_HAS_FOREACH_LERP 1
+#endif
+
+namespace adambench {
+namespace {
+using namespace aten_common;
+
+class foreach_adam final : public optimizer {
+ public:
+  foreach_adam(const adam_config& c, dtype d) : cfg_(c.validated()), type_(d) {}
+
+  void bind(std::span<const tensor_view> params, std::span<const tensor_view> grads) override {
+    params_.clear(); grads_.clear(); m_.clear(); v_.clear(); vmax_.clear();
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      params_.push_back(alias(params[i], type_));
+      grads_.push_back(alias(grads[i], type_));
+      m_.push_back(at::zeros_like(params_.back()));
+      v_.push_back(at::zeros_like(params_.back()));
+      if (cfg_.amsgrad) vmax_.push_back(at::zeros_like(params_.back()));
+    }
+    step_ = 0;
+  }
+
+  void load_state(const adam_state& s) override {
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+      m_[i].copy_(from_doubles(s.m[i], params_[i].sizes(), type_));
+      v_[i].copy_(from_doubles(s.v[i], params_[i].sizes(), type_));
+      if (cfg_.amsgrad) vmax_[i].copy_(from_doubles(s.vmax[i], params_[i].sizes(), type_));
+    }
+    step_ = s.step;
+  }
+
+  void set_lr(double lr) override { cfg_.lr = lr; cfg_.validate(); }
+
+  void step() override {
+    if (params_.empty()) { ++step_; return; }
+    const adam_config& c = cfg_;
+    ++step_;
+    std::vector<at::Tensor> grads = grads_;
+    if (c.maximize) grads = at::_foreach_neg(grads_);
+    if (c.kind == algo::adamw) {
+      at::_foreach_mul_(params_, 1.0 - c.lr * c.weight_decay);
+    } else if (c.weight_decay != 0.0) {
+      if (c.maximize) at::_foreach_add_(grads, params_, c.weight_decay);
+      else grads = at::_foreach_add(grads, params_, c.weight_decay);
+    }
+#ifdef ADAMBENCH_HAS_FOREACH_LERP
+    at::_foreach_lerp_(m_, grads, 1.0 - c.beta1);
+#else
+    at::_foreach_mul_(m_, c.beta1);
+    at::_foreach_add_(m_, grads, 1.0 - c.beta1);
+#endif
+    at::_foreach_mul_(v_, c.beta2);
+    at::_foreach_addcmul_(v_, grads, grads, 1.0 - c.beta2);
+    const double t = static_cast<double>(step_);
+    const double bc1 = 1.0 - std::pow(c.beta1, t), bc2 = 1.0 - std::pow(c.beta2, t);
+    std::vector<at::Scalar> step_size(params_.size(), at::Scalar(-(c.lr / bc1)));
+    std::vector<at::Scalar> bc2_sqrt(params_.size(), at::Scalar(std::sqrt(bc2)));
+    std::vector<at::Tensor> denom;
+    if (c.amsgrad) {
+      at::_foreach_maximum_(vmax_, v_);
+      denom = at::_foreach_sqrt(vmax_);
+    } else {
+      denom = at::_foreach_sqrt(v_);
+    }
+    at::_foreach_div_(denom, bc2_sqrt);
+    at::_foreach_add_(denom, c.eps);
+    at::_foreach_addcdiv_(params_, m_, denom, step_size);
+  }
+
+  adam_state read_state() override {
+    adam_state s;
+    s.step = step_;
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+      s.params.push_back(to_doubles(params_[i]));
+      s.m.push_back(to_doubles(m_[i]));
+      s.v.push_back(to_doubles(v_[i]));
+      if (cfg_.amsgrad) s.vmax.push_back(to_doubles(vmax_[i]));
+    }
+    return s;
+  }
+
+ private:
+  adam_config cfg_;
+  dtype type_;
+  std::int64_t step_ = 0;
+  std::vector<at::Tensor> params_, grads_, m_, v_, vmax_;
+};
+
+}  // namespace
+
+void register_libtorch_foreach(registry& r) {
+  r.add({"libtorch-foreach", "torch.optim's multi-tensor Adam through ATen _foreach_* ops",
+         [](const adam_config&, const case_features& f) {
+#ifndef ADAMBENCH_HAS_FOREACH_LERP
+           if (f.nonfinite_then_more_steps)
+             return support::no(fmt::format("LibTorch {} has no _foreach_lerp_, so m is updated by mul_/add_: after a "
+                                            "±inf gradient m stays ±inf here and becomes NaN in the reference",
+                                            torch_version()));
+#endif
+           (void)f;
+           return support::yes();
+         },
+         [](const adam_config& c, const impl_options& o, dtype d) -> std::unique_ptr<optimizer> {
+           at::set_num_threads(std::max(1, o.threads));
+           return std::make_unique<foreach_adam>(c, d);
+         }});
+}
+
+}  // namespace adambench

@@ -1,0 +1,116 @@
+// `libtorch-fused`: at::_fused_adam_ / at::_fused_adamw_, where the linked LibTorch has a kernel
+// for the device. LibTorch 1.13 declares _fused_adam_ with a CUDA kernel only and has no
+// _fused_adamw_: then every case is a recorded skip whose reason says so.
+#include "impls/libtorch/aten_common.h"
+#include "impls/register_all.h"
+
+#include <ATen/ATen.h>
+#if __has_include(<ATen/ops/_fused_adam.h>)
+#define ADAMBENCH_HAS_FUSED_ADAM 1
+#endif
+#if __has_include(<ATen/ops/_fused_adamw.h>)
+#define ADAMBENCH_HAS_FUSED_ADAMW 1
+#endif
+
+namespace adambench {
+namespace {
+using namespace aten_common;
+
+void call_fused(const adam_config& c, at::TensorList p, at::TensorList g, at::TensorList m, at::TensorList v,
+                at::TensorList vmax, at::TensorList steps) {
+  if (c.kind == algo::adam) {
+#ifdef ADAMBENCH_HAS_FUSED_ADAM
+    at::_fused_adam_(p, g, m, v, vmax, steps, c.lr, c.beta1, c.beta2, c.weight_decay, c.eps, c.amsgrad, c.maximize);
+    return;
+#endif
+  } else {
+#ifdef ADAMBENCH_HAS_FUSED_ADAMW
+    at::_fused_adamw_(p, g, m, v, vmax, steps, c.lr, c.beta1, c.beta2, c.weight_decay, c.eps, c.amsgrad, c.maximize);
+    return;
+#endif
+  }
+  throw std::runtime_error(fmt::format("LibTorch {} has no at::_fused_{}_", torch_version(), to_string(c.kind)));
+}
+
+/// Runs the op once on a 1-element CPU tensor: the only honest way to know a kernel exists.
+support probe(const adam_config& c, dtype d) {
+  try {
+    auto o = at::TensorOptions().dtype(scalar_type(d));
+    at::Tensor p = at::ones({1}, o), g = at::ones({1}, o), m = at::zeros({1}, o), v = at::zeros({1}, o);
+    at::Tensor vm = at::zeros({1}, o), s = at::zeros({}, at::TensorOptions().dtype(at::kFloat));
+    std::vector<at::Tensor> vmax;
+    if (c.amsgrad) vmax.push_back(vm);
+    call_fused(c, {p}, {g}, {m}, {v}, vmax, {s});
+    return support::yes();
+  } catch (const std::exception& e) {
+    return support::no(fmt::format("at::_fused_{}_ not runnable on CPU in LibTorch {}: {}", to_string(c.kind),
+                                   torch_version(), first_line(e.what())));
+  }
+}
+
+class fused_adam final : public optimizer {
+ public:
+  fused_adam(const adam_config& c, dtype d) : cfg_(c.validated()), type_(d) {}
+
+  void bind(std::span<const tensor_view> params, std::span<const tensor_view> grads) override {
+    params_.clear(); grads_.clear(); m_.clear(); v_.clear(); vmax_.clear(); steps_.clear();
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      params_.push_back(alias(params[i], type_));
+      grads_.push_back(alias(grads[i], type_));
+      m_.push_back(at::zeros_like(params_.back()));
+      v_.push_back(at::zeros_like(params_.back()));
+      if (cfg_.amsgrad) vmax_.push_back(at::zeros_like(params_.back()));
+      steps_.push_back(at::zeros({}, at::TensorOptions().dtype(at::kFloat)));  // torch.optim keeps float32 steps
+    }
+  }
+  void load_state(const adam_state& s) override {
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+      m_[i].copy_(from_doubles(s.m[i], params_[i].sizes(), type_));
+      v_[i].copy_(from_doubles(s.v[i], params_[i].sizes(), type_));
+      if (cfg_.amsgrad) vmax_[i].copy_(from_doubles(s.vmax[i], params_[i].sizes(), type_));
+      steps_[i].fill_(static_cast<double>(s.step));
+    }
+    base_step_ = s.step;
+  }
+  void set_lr(double lr) override { cfg_.lr = lr; cfg_.validate(); }
+  void step() override {
+    ++base_step_;
+    if (!params_.empty()) call_fused(cfg_, params_, grads_, m_, v_, vmax_, steps_);
+  }
+  adam_state read_state() override {
+    adam_state s;
+    s.step = steps_.empty() ? base_step_ : static_cast<std::int64_t>(steps_[0].item<double>());
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+      s.params.push_back(to_doubles(params_[i]));
+      s.m.push_back(to_doubles(m_[i]));
+      s.v.push_back(to_doubles(v_[i]));
+      if (cfg_.amsgrad) s.vmax.push_back(to_doubles(vmax_[i]));
+    }
+    return s;
+  }
+
+ private:
+  adam_config cfg_;
+  dtype type_;
+  std::int64_t base_step_ = 0;
+  std::vector<at::Tensor> params_, grads_, m_, v_, vmax_, steps_;
+};
+
+}  // namespace
+
+void register_libtorch_fused(registry& r) {
+  r.add({"libtorch-fused", "at::_fused_adam_/_fused_adamw_ (one fused kernel over the tensor list)",
+         [](const adam_config& c, const case_features& f) {
+           static std::map<std::pair<int, int>, support> cache;  // (algo, amsgrad) per dtype
+           auto k = std::make_pair(static_cast<int>(c.kind) * 2 + c.amsgrad, static_cast<int>(f.type));
+           auto it = cache.find(k);
+           if (it == cache.end()) it = cache.emplace(k, probe(c, f.type)).first;
+           return it->second;
+         },
+         [](const adam_config& c, const impl_options& o, dtype d) -> std::unique_ptr<optimizer> {
+           at::set_num_threads(std::max(1, o.threads));
+           return std::make_unique<fused_adam>(c, d);
+         }});
+}
+
+}  // namespace adambench

@@ -1,0 +1,22 @@
+#include "impls/register_all.h"
+
+namespace adambench {
+
+void register_all(registry& r) {
+  register_reference(r);
+  register_eigen(r);
+  register_libtorch(r);
+  register_libtorch_foreach(r);
+  register_libtorch_fused(r);
+}
+
+registry& default_registry() {
+  static registry r = [] {
+    registry x;
+    register_all(x);
+    return x;
+  }();
+  return r;
+}
+
+}  // namespace adambench

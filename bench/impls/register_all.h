@@ -1,0 +1,16 @@
+#pragma once
+/// One registration function per implementation file; register_all() calls them in order.
+#include "core/optimizer.h"
+
+namespace adambench {
+
+void register_reference(registry& r);
+void register_eigen(registry& r);
+void register_libtorch(registry& r);
+void register_libtorch_foreach(registry& r);
+void register_libtorch_fused(registry& r);
+
+/// Registers every implementation of this build into `r`.
+void register_all(registry& r);
+
+}  // namespace adambench

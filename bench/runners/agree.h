@@ -1,0 +1,24 @@
+#pragma once
+/// The agreement runner: every implementation against the float64 reference from identical
+/// inputs, comparing parameters and all state at chosen steps.
+#include "core/optimizer.h"
+#include "core/suite.h"
+
+#include <filesystem>
+#include <optional>
+
+namespace adambench {
+
+struct agree_options {
+  std::vector<std::string> impls;  ///< overrides the suite's list when not empty
+  std::vector<dtype> dtypes;       ///< overrides the suite's list when not empty
+  std::optional<int> seed_count;   ///< seeds 0..N-1 instead of the suite's
+  int threads = 1;
+  std::optional<std::filesystem::path> out;  ///< folder for agree.json
+  bool quiet = false;                        ///< no progress lines
+};
+
+/// Runs the suite, prints the table, writes the result. Returns 0 all agree, 1 any disagrees.
+int run_agree(const agree_suite& suite, const registry& reg, const agree_options& opt);
+
+}  // namespace adambench

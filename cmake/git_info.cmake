@@ -1,0 +1,18 @@
+# Writes OUT with the current git commit (and "-dirty" when the tree has changes); rewrites the
+# file only when the text changes, so an unchanged tree does not relink.
+execute_process(COMMAND git -C ${SRC} rev-parse HEAD OUTPUT_VARIABLE _c OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET RESULT_VARIABLE _r)
+if(NOT _r EQUAL 0 OR _c STREQUAL "")
+  set(_c "unknown")
+else()
+  execute_process(COMMAND git -C ${SRC} status --porcelain --untracked-files=no OUTPUT_VARIABLE _d ERROR_QUIET)
+  if(NOT _d STREQUAL "")
+    set(_c "${_c}-dirty")
+  endif()
+endif()
+set(_text "namespace adambench { const char* git_commit() { return \"${_c}\"; } }\n")
+if(EXISTS ${OUT})
+  file(READ ${OUT} _old)
+endif()
+if(NOT _old STREQUAL _text)
+  file(WRITE ${OUT} "${_text}")
+endif()

@@ -1,0 +1,108 @@
+#include "adam_reference.h"
+
+#include <cmath>
+#include <fmt/format.h>
+
+namespace adambench {
+
+reference_adam::reference_adam(const adam_config& c) : cfg_(c.validated()) {}
+
+void reference_adam::init(std::vector<std::vector<double>> params) {
+  st_ = {};
+  st_.params = std::move(params);
+  bd_ = {};
+  for (auto& p : st_.params) {
+    bd_.params.emplace_back(p.size(), 0.0);  // inputs are exact: they were rounded to the dtype first
+    bd_.m.emplace_back(p.size(), 0.0);
+    bd_.v.emplace_back(p.size(), 0.0);
+    if (cfg_.amsgrad) bd_.vmax.emplace_back(p.size(), 0.0);
+    st_.m.emplace_back(p.size(), 0.0);
+    st_.v.emplace_back(p.size(), 0.0);
+    if (cfg_.amsgrad) st_.vmax.emplace_back(p.size(), 0.0);
+  }
+}
+
+void reference_adam::load_state(const adam_state& s) {
+  auto check = [&](const auto& a, const char* what) {
+    if (a.size() != st_.params.size()) throw input_error(fmt::format("state {} has {} tensors, expected {}", what, a.size(), st_.params.size()));
+    for (std::size_t i = 0; i < a.size(); ++i)
+      if (a[i].size() != st_.params[i].size())
+        throw input_error(fmt::format("state {}[{}] has {} elements, expected {}", what, i, a[i].size(), st_.params[i].size()));
+  };
+  check(s.m, "m");
+  check(s.v, "v");
+  if (cfg_.amsgrad) check(s.vmax, "max_v");
+  if (s.step < 0) throw input_error(fmt::format("invalid step {}: must be >= 0", s.step));
+  st_.m = s.m;
+  st_.v = s.v;
+  if (cfg_.amsgrad) st_.vmax = s.vmax;
+  st_.step = s.step;
+  for (auto* b : {&bd_.m, &bd_.v, &bd_.vmax})
+    for (auto& x : *b) std::fill(x.begin(), x.end(), 0.0);
+}
+
+void reference_adam::set_lr(double lr) {
+  adam_config c = cfg_;
+  c.lr = lr;
+  cfg_ = c.validated();
+}
+
+void reference_adam::step(const std::vector<std::vector<double>>& grads) {
+  if (grads.size() != st_.params.size())
+    throw input_error(fmt::format("{} gradients for {} parameters", grads.size(), st_.params.size()));
+  const adam_config& c = cfg_;
+  // torch.optim: step_t += 1, then bias corrections from the step as a Python float (double).
+  st_.step += 1;
+  const double t = static_cast<double>(st_.step);
+  const double bc1 = 1.0 - std::pow(c.beta1, t);               // bias_correction1
+  const double bc2 = 1.0 - std::pow(c.beta2, t);               // bias_correction2
+  const double step_size = c.lr / bc1;                          // step_size = lr / bias_correction1
+  const double bc2_sqrt = std::sqrt(bc2);                       // bias_correction2_sqrt
+  for (std::size_t i = 0; i < grads.size(); ++i) {
+    auto& p = st_.params[i];
+    auto& m = st_.m[i];
+    auto& v = st_.v[i];
+    if (grads[i].size() != p.size())
+      throw input_error(fmt::format("gradient {} has {} elements, parameter has {}", i, grads[i].size(), p.size()));
+    auto& bp = bd_.params[i];
+    auto& bm = bd_.m[i];
+    auto& bv = bd_.v[i];
+    for (std::size_t k = 0; k < p.size(); ++k) {
+      double g = grads[i][k];
+      double bg = 0;                                            // bound on the error of g (inputs exact)
+      if (c.maximize) g = -g;                                   // grad = -grad if maximize
+      if (c.kind == algo::adamw) {
+        p[k] = p[k] * (1.0 - c.lr * c.weight_decay);            // AdamW: param.mul_(1 - lr * wd)
+        bp[k] = bp[k] * std::fabs(1.0 - c.lr * c.weight_decay) + std::fabs(p[k]);
+      } else if (c.weight_decay != 0.0) {
+        g = g + c.weight_decay * p[k];                          // Adam: grad.add(param, alpha=wd)
+        bg = c.weight_decay * bp[k] + std::fabs(g) + c.weight_decay * std::fabs(p[k]);
+      }
+      const double m_old = m[k], v_old = v[k];
+      m[k] = aten_lerp(m[k], g, 1.0 - c.beta1);                 // exp_avg.lerp_(grad, 1 - beta1)
+      bm[k] = c.beta1 * bm[k] + (1.0 - c.beta1) * bg + 2.0 * (std::fabs(m_old) + std::fabs(g));
+      v[k] = v[k] * c.beta2 + (1.0 - c.beta2) * g * g;          // exp_avg_sq.mul_(b2).addcmul_(g, g, 1-b2)
+      bv[k] = c.beta2 * bv[k] + 2.0 * (1.0 - c.beta2) * std::fabs(g) * bg + 3.0 * (v_old + g * g);
+      double vh = v[k], bvh = bv[k];
+      if (c.amsgrad) {
+        // torch.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq): NaN propagates.
+        double& mx = st_.vmax[i][k];
+        mx = (std::isnan(mx) || std::isnan(vh)) ? std::nan("") : std::max(mx, vh);
+        bd_.vmax[i][k] = std::max(bd_.vmax[i][k], bvh);
+        vh = mx;
+        bvh = bd_.vmax[i][k];
+      }
+      const double sq = std::sqrt(vh);
+      const double bsq = (sq > 0 ? bvh / (2.0 * sq) : 0.0) + sq;
+      const double denom = sq / bc2_sqrt + c.eps;               // (sqrt(v) / sqrt(bc2)).add_(eps)
+      const double bden = bsq / bc2_sqrt + 2.0 * denom;
+      const double r = m[k] / denom;
+      const double br = bm[k] / denom + std::fabs(m[k]) * bden / (denom * denom) + std::fabs(r);
+      const double upd = (-step_size) * r;
+      p[k] = p[k] + upd;                                        // param.addcdiv_(m, denom, -step_size)
+      bp[k] = bp[k] + step_size * br + 2.0 * std::fabs(upd) + std::fabs(p[k]);
+    }
+  }
+}
+
+}  // namespace adambench

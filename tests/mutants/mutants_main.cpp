@@ -1,0 +1,34 @@
+// adambench-mutants: the CLI with the Eigen implementation's planted bugs registered as extra
+// implementations "eigen~NAME". Test-only: the user-facing `adambench` never links this file.
+#include "cli/cli.h"
+#include "impls/eigen/eigen_adam_kernel.h"
+#include "impls/register_all.h"
+
+namespace {
+using adambench::eigen_impl::mutant;
+
+template <mutant M>
+void add(adambench::registry& r, const char* name, const char* what) {
+  r.add({std::string("eigen~") + name, what,
+         [](const adambench::adam_config&, const adambench::case_features&) { return adambench::support::yes(); },
+         [](const adambench::adam_config& c, const adambench::impl_options& o, adambench::dtype d) {
+           return adambench::eigen_impl::make<M>(c, o, d);
+         }});
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  adambench::registry r;
+  adambench::register_all(r);
+  add<mutant::eps_scaled>(r, "eps_scaled", "eps scaled by sqrt(bias_correction2) (pre PR 22628)");
+  add<mutant::no_bias_correction>(r, "no_bias_correction", "bias correction missing");
+  add<mutant::amsgrad_not_stored>(r, "amsgrad_not_stored", "amsgrad max not stored (issue 78807)");
+  add<mutant::adamw_decay_lr_bc1>(r, "adamw_decay_lr_bc1", "AdamW decay scaled by lr/bias_correction1");
+  add<mutant::decay_swapped>(r, "decay_swapped", "L2 and decoupled decay swapped");
+  add<mutant::empty_stops>(r, "empty_stops", "an empty tensor stops later updates (issue 100701)");
+  add<mutant::bf16_step>(r, "bf16_step", "step counter in bfloat16 (torchao PR 4915)");
+  add<mutant::maximize_ignored>(r, "maximize_ignored", "maximize ignored");
+  add<mutant::simd_tail>(r, "simd_tail", "SIMD tail not updated");
+  add<mutant::off_by_one_step>(r, "off_by_one_step", "bias correction from step + 1");
+  return adambench::cli_main(argc, argv, r);
+}
