@@ -41,8 +41,9 @@ double ulp_distance(double a, double b, dtype d) {
   }
   if (std::isinf(a) || std::isinf(b)) return a == b ? 0.0 : std::numeric_limits<double>::infinity();
   const std::int64_t ia = ordered<std::int64_t>(a), ib = ordered<std::int64_t>(b);
-  // Difference as double: exact enough for a metric, never overflows.
-  return std::fabs(static_cast<double>(ia) - static_cast<double>(ib));
+  // 128-bit difference: values of opposite sign can be 2^64 apart.
+  const __int128 diff = static_cast<__int128>(ia) - static_cast<__int128>(ib);
+  return static_cast<double>(diff < 0 ? -diff : diff);
 }
 
 error_stats compare_values(const std::vector<double>& got, const std::vector<double>& ref,

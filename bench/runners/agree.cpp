@@ -55,13 +55,13 @@ struct impl_run {
   std::string verdict = "pass";  // pass | fail | skip | error
   std::string reason;
   nlohmann::json checks = nlohmann::json::array();
-  double worst_ulp = 0, worst_rel = 0;
+  double worst_ulp = 0, worst_rel = 0, worst_err_u = 0;
   std::string first_mismatch;
 };
 
 struct cell {
   int pass = 0, fail = 0, skip = 0;
-  double ulp = 0;
+  double err_u = 0;  // worst |error| / (u * bound)
 };
 
 std::string fmt_num(double x) {
@@ -260,6 +260,7 @@ int run_agree(const agree_suite& suite, const registry& reg, const agree_options
               if (all.failed) ok = false;
               r.worst_ulp = std::max(r.worst_ulp, all.max_ulp);
               r.worst_rel = std::max(r.worst_rel, all.max_rel);
+              r.worst_err_u = std::max(r.worst_err_u, all.max_err_u);
               auto& gr = growth[{r.entry->name, d}][t];
               gr.first = std::max(gr.first, all.max_ulp);
               gr.second = std::max(gr.second, all.max_err_u);
@@ -299,7 +300,7 @@ int run_agree(const agree_suite& suite, const registry& reg, const agree_options
           if (r.verdict == "pass") {
             ++cl.pass;
             ++n_pass;
-            cl.ulp = std::max(cl.ulp, r.worst_ulp);
+            cl.err_u = std::max(cl.err_u, r.worst_err_u);
           } else if (r.verdict == "skip") {
             ++cl.skip;
             ++n_skip;
@@ -317,7 +318,10 @@ int run_agree(const agree_suite& suite, const registry& reg, const agree_options
   if (!opt.quiet && tty) fmt::print(stderr, "\r\033[K");
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
 
-  // Terminal table: one row per case and dtype, one column per implementation.
+  // Terminal table: one row per case and dtype, one column per implementation. A cell shows the
+  // worst error over parameters and state in units of u * bound (the tolerance is tolerance_for().k).
+  fmt::print("Agreement with the float64 reference: worst |error| / (u * running bound); pass <= {:g} (float32 and float64)\n",
+             tolerance_for(dtype::float32).k);
   std::size_t w0 = 4;
   for (auto& k : row_order) w0 = std::max(w0, k.first.size());
   fmt::print("{:<{}}  {:<7}", "case", w0, "dtype");
@@ -327,12 +331,12 @@ int run_agree(const agree_suite& suite, const registry& reg, const agree_options
     fmt::print("{:<{}}  {:<7}", k.first, w0, to_string(k.second));
     for (auto* e : impls) {
       const cell& cl = table[k][e->name];
-      std::string s = cl.fail ? "FAIL" : cl.pass ? fmt::format("ok {}ulp", fmt_num(cl.ulp)) : cl.skip ? "skip" : "-";
+      std::string s = cl.fail ? "FAIL" : cl.pass ? fmt::format("ok {}", fmt_num(cl.err_u)) : cl.skip ? "skip" : "-";
       fmt::print("  {:>{}}", s, std::max<std::size_t>(9, e->name.size()));
     }
     fmt::print("\n");
   }
-  fmt::print("\nError growth (worst max ULP / worst normwise error in units of u, over all cases, by steps taken):\n");
+  fmt::print("\nError growth by steps taken (worst over all cases: max ULP distance, then |error| / (u * bound)):\n");
   for (auto& [k, by_step] : growth) {
     fmt::print("  {:<18} {:<7}", k.first, to_string(k.second));
     for (auto& [t, e] : by_step) fmt::print("  {:>4} steps: {:>6} ulp {:>6} u", t, fmt_num(e.first), fmt_num(e.second));
