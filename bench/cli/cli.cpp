@@ -1,9 +1,12 @@
 #include "cli/cli.h"
 
+#include "cli/gate_cli.h"
 #include "core/suite.h"
 #include "runners/agree.h"
 #include "runners/context.h"
+#include "runners/converge.h"
 #include "runners/replay.h"
+#include "runners/speed.h"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -27,10 +30,12 @@ int cli_main(int argc, char** argv, const registry& reg) {
   bool quiet = false;
   agree->add_option("suite", suite_path, "suite file (TOML) or the name of a shipped suite (default: default)");
   agree->add_option("--impl", impls, "implementations to run (repeatable; default: the suite's list)");
-  agree->add_option("--dtype", dtypes, "float32 and/or float64 (default: the suite's list)");
+  agree->add_option("--dtype", dtypes, "float32, float64, bfloat16, float16 (default: the suite's list)");
   agree->add_option("--seeds", seeds, "run seeds 0..N-1 instead of the suite's")->check(CLI::PositiveNumber);
   agree->add_option("--out", out_dir, "folder for agree.json");
   agree->add_flag("--quiet", quiet, "no progress lines");
+  std::string agree_shard;
+  agree->add_option("--shard", agree_shard, "run the I-th of N interleaved slices of the cases (join with `adambench merge`)");
 
   // replay
   auto* replay = app.add_subcommand("replay", "run an implementation over recorded gradients (numpy.savez trace)");
@@ -51,8 +56,39 @@ int cli_main(int argc, char** argv, const registry& reg) {
   replay->add_option("--out", out_file, "RESULT.npz: final pK, mK, vK (and vmaxK)")->required();
   replay->add_flag("--compare", ro.compare, "also run the reference and print agreement metrics (exit 1 if they disagree)");
 
+  // speed
+  auto* speed = app.add_subcommand("speed", "step throughput against the machine's bandwidth (Google Benchmark)");
+  speed->allow_extras();  // Google Benchmark's own --benchmark_* flags pass through
+  speed->footer("Other arguments go to Google Benchmark, e.g. --benchmark_filter=REGEX --benchmark_repetitions=9\n"
+                "--benchmark_min_time=SECONDS --benchmark_enable_random_interleaving=true. See docs/speed.md.");
+  std::string sp_suite = "smoke", sp_out;
+  std::vector<std::string> sp_impls;
+  bool sp_pin = false;
+  speed->add_option("suite", sp_suite, "suite file (TOML) with a [speed] table, or a shipped suite's name (default: smoke)");
+  speed->add_option("--impl", sp_impls, "implementations to time (repeatable; default: the suite's list)");
+  speed->add_option("--out", sp_out, "folder for speed.json (Google Benchmark JSON) and speed.txt (summary)");
+  speed->add_flag("--pin", sp_pin, "pin OpenMP thread k to CPU k (sched_setaffinity)");
+
+  // converge
+  auto* converge = app.add_subcommand("converge", "train workloads with every implementation: curves, steps to target, drift");
+  std::string cv_suite = "smoke", cv_out, cv_data, cv_text;
+  std::vector<std::string> cv_impls, cv_cases;
+  int cv_seeds = 0;
+  bool cv_quiet = false;
+  converge->add_option("suite", cv_suite, "suite file (TOML) with a [converge] table, or a shipped suite's name (default: smoke)");
+  converge->add_option("--impl", cv_impls, "implementations to train with (repeatable; sgd-momentum is the baseline; default: the suite's)");
+  converge->add_option("--case", cv_cases, "run only cases whose name contains this (repeatable)");
+  converge->add_option("--seeds", cv_seeds, "run seeds 0..N-1 instead of the suite's")->check(CLI::PositiveNumber);
+  converge->add_option("--data-dir", cv_data, "MNIST-format folder (default: /usr/share/datasets/fashion-mnist)");
+  converge->add_option("--text", cv_text, "text corpus for char_lm (default: /usr/share/common-licenses/GPL-3)");
+  converge->add_option("--out", cv_out, "folder for converge.json and curves/*.csv");
+  converge->add_flag("--quiet", cv_quiet, "no progress lines");
+
   // list
   auto* list = app.add_subcommand("list", "implementations in this build and what they support");
+
+  // compare, merge, ab, calibrate (bench/cli/gate_cli.cpp)
+  auto gate = add_gate_commands(app);
 
   try {
     app.parse(argc, argv);
@@ -78,6 +114,7 @@ int cli_main(int argc, char** argv, const registry& reg) {
       o.threads = threads;
       if (!out_dir.empty()) o.out = out_dir;
       o.quiet = quiet;
+      if (!agree_shard.empty()) o.shard = parse_shard(agree_shard);
       for (auto& n : o.impls) reg.at(n);  // unknown names fail before any work
       return run_agree(suite, reg, o);
     }
@@ -90,6 +127,35 @@ int cli_main(int argc, char** argv, const registry& reg) {
       ro.threads = threads;
       return run_replay(reg, ro);
     }
+    if (speed->parsed()) {
+      std::string source;
+      std::string text = load_suite_text(sp_suite, source);
+      speed_suite suite = parse_speed_suite(text, source);
+      speed_options so;
+      so.impls = sp_impls;
+      so.threads = threads;
+      if (!sp_out.empty()) so.out = sp_out;
+      so.pin = sp_pin;
+      so.benchmark_args = speed->remaining();
+      for (auto& n : so.impls) reg.at(n);  // unknown names fail before any work
+      return run_speed(suite, reg, so);
+    }
+    if (converge->parsed()) {
+      std::string source;
+      std::string text = load_suite_text(cv_suite, source);
+      converge_suite suite = parse_converge_suite(text, source);
+      converge_options co;
+      co.impls = cv_impls;
+      co.case_filter = cv_cases;
+      if (cv_seeds > 0) co.seed_count = cv_seeds;
+      co.data_dir = cv_data;
+      co.text_file = cv_text;
+      co.threads = threads;
+      if (!cv_out.empty()) co.out = cv_out;
+      co.quiet = cv_quiet;
+      return run_converge(suite, reg, co);
+    }
+    if (auto rc = run_gate_commands(*gate)) return *rc;
     if (list->parsed()) {
       for (auto& e : reg.all()) {
         fmt::print("{:<18} {}\n", e.name, e.description);

@@ -247,4 +247,89 @@ agree_suite parse_agree_suite(const std::string& text, const std::string& source
   return s;
 }
 
+
+speed_suite parse_speed_suite(const std::string& text, const std::string& source) {
+  toml::table root;
+  try {
+    root = toml::parse(text, source);
+  } catch (const toml::parse_error& e) {
+    throw input_error(fmt::format("{}:{}:{}: {}", source, e.source().begin.line, e.source().begin.column, e.description()));
+  }
+  speed_suite s;
+  s.source = source;
+  auto* sp = root["speed"].as_table();
+  if (!sp) throw input_error(fmt::format("{}: no [speed] table", source));
+  // A scalar where a list is expected means a list of one.
+  auto each = [](const toml::node& n, auto&& f) {
+    if (auto* a = n.as_array())
+      for (auto& e : *a) f(e);
+    else
+      f(n);
+  };
+  s.flat_log2.clear();
+  for (auto& [k, v] : *sp) {
+    const std::string key(k.str());
+    const std::string where = fmt::format("{}: speed.{}", source, key);
+    if (key == "impls") {
+      s.impls.clear();
+      each(v, [&](const toml::node& e) { s.impls.push_back(as_string(e, where)); });
+      if (s.impls.empty()) throw field_error(fmt::format("{}: must not be empty", where));
+    } else if (key == "flat") {
+      each(v, [&](const toml::node& e) {
+        auto k2 = as_int(e, where);
+        if (k2 < 0 || k2 > 30) throw field_error(fmt::format("{}: log2 size {} must be in [0, 30]", where, k2));
+        s.flat_log2.push_back(static_cast<int>(k2));
+      });
+    } else if (key == "models") {
+      each(v, [&](const toml::node& e) { s.models.push_back(as_string(e, where)); });
+    } else if (key == "algo") {
+      s.algos.clear();
+      each(v, [&](const toml::node& e) {
+        const std::string name = as_string(e, where);
+        try {
+          s.algos.push_back(parse_algo(name));
+        } catch (const input_error& x) {
+          throw field_error(fmt::format("{}: {}", where, x.what()));
+        }
+      });
+    } else if (key == "amsgrad") {
+      s.amsgrad.clear();
+      each(v, [&](const toml::node& e) { s.amsgrad.push_back(as_bool(e, where)); });
+    } else if (key == "threads") {
+      if (auto str = v.value<std::string>()) {
+        if (*str != "all" && *str != "sweep")
+          throw field_error(fmt::format("{}: expected \"all\", \"sweep\" or a list of thread counts", where));
+        s.threads = *str;
+      } else {
+        s.threads = "list";
+        each(v, [&](const toml::node& e) {
+          auto t = as_int(e, where);
+          if (t < 1) throw field_error(fmt::format("{}: thread count {} must be >= 1", where, t));
+          s.thread_list.push_back(static_cast<int>(t));
+        });
+      }
+    } else if (key == "weight_decay") {
+      s.weight_decay = as_double(v, where);
+    } else if (key == "repetitions") {
+      auto r = as_int(v, where);
+      if (r < 1 || r > 1000) throw field_error(fmt::format("{}: {} must be in [1, 1000]", where, r));
+      s.repetitions = static_cast<int>(r);
+    } else if (key == "min_time" || key == "warmup_time") {
+      double t = as_double(v, where);
+      if (!(t >= 0 && t <= 3600)) throw field_error(fmt::format("{}: {} must be in [0, 3600] seconds", where, t));
+      (key == "min_time" ? s.min_time : s.warmup_time) = t;
+    } else {
+      throw field_error(fmt::format("{}: unknown field", where));
+    }
+  }
+  if (s.flat_log2.empty() && s.models.empty()) throw input_error(fmt::format("{}: speed: no shapes (give flat and/or models)", source));
+  if (s.algos.empty() || s.amsgrad.empty()) throw input_error(fmt::format("{}: speed: algo and amsgrad must not be empty", source));
+  try {
+    adam_config{}.with_weight_decay(s.weight_decay).validate();
+  } catch (const input_error& e) {
+    throw input_error(fmt::format("{}: speed.weight_decay: {}", source, e.what()));
+  }
+  return s;
+}
+
 }  // namespace adambench

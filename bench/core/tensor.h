@@ -7,12 +7,20 @@
 
 namespace adambench {
 
-enum class dtype { float32, float64 };
+/// bfloat16/float16: 16-bit storage for the CUDA mixed-precision implementations (float32
+/// opmath, float32 master weights and state); CPU implementations skip them.
+enum class dtype { float32, float64, bfloat16, float16 };
 
 const char* to_string(dtype d);
-/// Parses "float32"/"f32"/"float64"/"f64"; throws input_error otherwise.
+/// Parses "float32"/"f32"/"float64"/"f64"/"bfloat16"/"bf16"/"float16"/"f16"; throws input_error otherwise.
 dtype parse_dtype(const std::string& s);
 std::size_t size_of(dtype d);
+/// True for the 16-bit storage types.
+inline bool is_16bit(dtype d) { return d == dtype::bfloat16 || d == dtype::float16; }
+/// Element i of a buffer of dtype d, exactly, as a double.
+double load_double(dtype d, const void* data, std::int64_t i);
+/// Stores v rounded to dtype d (one rounding, to nearest even) as element i.
+void store_double(dtype d, void* data, std::int64_t i, double v);
 
 using shape_t = std::vector<std::int64_t>;
 /// Number of elements of a shape; an empty shape is a 0-dim tensor with one element.

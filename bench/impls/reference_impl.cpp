@@ -31,15 +31,11 @@ class reference_impl final : public optimizer {
  private:
   std::vector<double> read(const tensor_view& v) const {
     std::vector<double> out(v.numel());
-    for (std::int64_t k = 0; k < v.numel(); ++k)
-      out[k] = type_ == dtype::float32 ? static_cast<const float*>(v.data)[k] : static_cast<const double*>(v.data)[k];
+    for (std::int64_t k = 0; k < v.numel(); ++k) out[k] = load_double(type_, v.data, k);
     return out;
   }
   void write(const tensor_view& v, const std::vector<double>& x) const {
-    for (std::size_t k = 0; k < x.size(); ++k) {
-      if (type_ == dtype::float32) static_cast<float*>(v.data)[k] = static_cast<float>(x[k]);
-      else static_cast<double*>(v.data)[k] = x[k];
-    }
+    for (std::size_t k = 0; k < x.size(); ++k) store_double(type_, v.data, static_cast<std::int64_t>(k), x[k]);
   }
   reference_adam ref_;
   dtype type_;

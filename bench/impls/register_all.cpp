@@ -8,6 +8,10 @@ void register_all(registry& r) {
   register_libtorch(r);
   register_libtorch_foreach(r);
   register_libtorch_fused(r);
+#ifdef ADAMBENCH_HAS_CUDA
+  register_cuda(r);
+  register_cuda_mt(r);
+#endif
 }
 
 registry& default_registry() {

@@ -9,6 +9,8 @@ void register_eigen(registry& r);
 void register_libtorch(registry& r);
 void register_libtorch_foreach(registry& r);
 void register_libtorch_fused(registry& r);
+void register_cuda(registry& r);     // built when ADAMBENCH_HAS_CUDA (bench/impls/cuda/)
+void register_cuda_mt(registry& r);  // built when ADAMBENCH_HAS_CUDA
 
 /// Registers every implementation of this build into `r`.
 void register_all(registry& r);

@@ -5,6 +5,7 @@
 #include "core/results.h"
 #include "runners/context.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <fmt/format.h>
@@ -93,13 +94,17 @@ int run_agree(const agree_suite& suite, const registry& reg, const agree_options
   std::vector<std::string> failures;
   std::map<std::string, std::set<std::string>> skip_reasons;
   int n_pass = 0, n_fail = 0, n_skip = 0;
-  const std::size_t total = suite.cases.size() * dtypes.size() * seeds.size();
+  auto in_shard = [&](std::size_t ci) { return static_cast<int>(ci % opt.shard.second) == opt.shard.first - 1; };
+  std::size_t shard_cases = 0;
+  for (std::size_t ci = 0; ci < suite.cases.size(); ++ci) shard_cases += in_shard(ci);
+  const std::size_t total = shard_cases * dtypes.size() * seeds.size();
   std::size_t done = 0;
   std::string stopped_at;
   const bool tty = ::isatty(2);
   const auto t_start = std::chrono::steady_clock::now();
 
   for (std::size_t ci = 0; ci < suite.cases.size() && stopped_at.empty(); ++ci) {
+    if (!in_shard(ci)) continue;
     const agree_case& c = suite.cases[ci];
     for (dtype d : dtypes) {
       if (stopped_at.empty() && interrupted.load()) stopped_at = fmt::format("{} {}", c.name, to_string(d));
@@ -229,6 +234,8 @@ int run_agree(const agree_suite& suite, const registry& reg, const agree_options
           ++next_check;
           const adam_state& want = ref.state();
           const tolerance tol = tolerance_for(d);
+          // 16-bit parameters carry float32 state (master weights, m, v): state compares as float32.
+          const dtype sd = is_16bit(d) ? dtype::float32 : d;
           for (auto& r : runs) {
             if (!r.opt) continue;
             adam_state got = r.opt->read_state();
@@ -238,7 +245,8 @@ int run_agree(const agree_suite& suite, const registry& reg, const agree_options
             check["step_counter"] = {{"got", got.step}, {"want", want.step}};
             if (!ok && r.first_mismatch.empty())
               r.first_mismatch = fmt::format("after {} steps: step counter {} where the reference has {}", t, got.step, want.step);
-            auto cmp = [&](const char* name, const auto& g, const auto& w, const auto& b) {
+            auto cmp = [&](const char* name, const auto& g, const auto& w, const auto& b, dtype cd) {
+              const tolerance tol = tolerance_for(cd);
               error_stats all;
               if (g.size() != w.size()) {
                 all.failed = 1;
@@ -246,7 +254,7 @@ int run_agree(const agree_suite& suite, const registry& reg, const agree_options
                   r.first_mismatch = fmt::format("after {} steps: {} has {} tensors, reference {}", t, name, g.size(), w.size());
               }
               for (std::size_t i = 0; i < std::min(g.size(), w.size()); ++i) {
-                error_stats e = compare_values(g[i], w[i], b[i], d, tol);
+                error_stats e = compare_values(g[i], w[i], b[i], cd, tol);
                 if (e.failed && r.first_mismatch.empty()) {
                   std::string vals;  // the first few mismatching values, llm.c style
                   for (auto k : e.bad_indices)
@@ -266,10 +274,10 @@ int run_agree(const agree_suite& suite, const registry& reg, const agree_options
               gr.second = std::max(gr.second, all.max_err_u);
             };
             const adam_state& bnd = ref.bounds();
-            cmp("params", got.params, want.params, bnd.params);
-            cmp("m", got.m, want.m, bnd.m);
-            cmp("v", got.v, want.v, bnd.v);
-            if (c.config.amsgrad) cmp("max_v", got.vmax, want.vmax, bnd.vmax);
+            cmp("params", got.params, want.params, bnd.params, d);
+            cmp("m", got.m, want.m, bnd.m, sd);
+            cmp("v", got.v, want.v, bnd.v, sd);
+            if (c.config.amsgrad) cmp("max_v", got.vmax, want.vmax, bnd.vmax, sd);
             check["tolerance_u"] = tol.k;
             check["ok"] = ok;
             if (!ok) r.verdict = "fail";
@@ -320,15 +328,19 @@ int run_agree(const agree_suite& suite, const registry& reg, const agree_options
 
   // Terminal table: one row per case and dtype, one column per implementation. A cell shows the
   // worst error over parameters and state in units of u * bound (the tolerance is tolerance_for().k).
-  fmt::print("Agreement with the float64 reference: worst |error| / (u * running bound); pass <= {:g} (float32 and float64)\n",
+  fmt::print("Agreement with the float64 reference: worst |error| / (u * running bound); pass <= {:g} (float32 and float64)",
              tolerance_for(dtype::float32).k);
+  if (std::any_of(dtypes.begin(), dtypes.end(), is_16bit))  // docs/cuda.md
+    fmt::print("; 16-bit parameters <= {:g} (u = 2^-8 bfloat16, 2^-11 float16), their float32 state as float32",
+               tolerance_for(dtype::bfloat16).k);
+  fmt::print("\n");
   std::size_t w0 = 4;
   for (auto& k : row_order) w0 = std::max(w0, k.first.size());
-  fmt::print("{:<{}}  {:<7}", "case", w0, "dtype");
+  fmt::print("{:<{}}  {:<8}", "case", w0, "dtype");
   for (auto* e : impls) fmt::print("  {:>{}}", e->name, std::max<std::size_t>(9, e->name.size()));
   fmt::print("\n");
   for (auto& k : row_order) {
-    fmt::print("{:<{}}  {:<7}", k.first, w0, to_string(k.second));
+    fmt::print("{:<{}}  {:<8}", k.first, w0, to_string(k.second));
     for (auto* e : impls) {
       const cell& cl = table[k][e->name];
       std::string s = cl.fail ? "FAIL" : cl.pass ? fmt::format("ok {}", fmt_num(cl.err_u)) : cl.skip ? "skip" : "-";
@@ -338,7 +350,7 @@ int run_agree(const agree_suite& suite, const registry& reg, const agree_options
   }
   fmt::print("\nError growth by steps taken (worst over all cases: max ULP distance, then |error| / (u * bound)):\n");
   for (auto& [k, by_step] : growth) {
-    fmt::print("  {:<18} {:<7}", k.first, to_string(k.second));
+    fmt::print("  {:<18} {:<8}", k.first, to_string(k.second));
     for (auto& [t, e] : by_step) fmt::print("  {:>4} steps: {:>6} ulp {:>6} u", t, fmt_num(e.first), fmt_num(e.second));
     fmt::print("\n");
   }
@@ -363,6 +375,7 @@ int run_agree(const agree_suite& suite, const registry& reg, const agree_options
     j["impls"] = impl_names;
     j["tolerance_policy"] = "docs/tolerances.md";
     j["summary"] = {{"passed", n_pass}, {"failed", n_fail}, {"skipped", n_skip}, {"seconds", seconds}};
+    if (opt.shard.second > 1) j["shard"] = fmt::format("{}/{}", opt.shard.first, opt.shard.second);
     j["interrupted"] = !stopped_at.empty();
     if (!stopped_at.empty()) j["stopped_before"] = stopped_at;
     j["results"] = records;

@@ -16,6 +16,7 @@ struct agree_options {
   int threads = 1;
   std::optional<std::filesystem::path> out;  ///< folder for agree.json
   bool quiet = false;                        ///< no progress lines
+  std::pair<int, int> shard{1, 1};           ///< run cases i with i % N == I - 1 (`--shard I/N`)
 };
 
 /// Runs the suite, prints the table, writes the result. Returns 0 all agree, 1 any disagrees.

@@ -26,7 +26,7 @@ printf '[agree\n' > "$tmp/syntax.toml"
 check "TOML syntax error: exit 2, one line" 2 --stderr-lines 1 -- "$CLI" agree "$tmp/syntax.toml"
 check "unknown implementation: exit 2, one line" 2 --stderr-lines 1 -- "$CLI" agree smoke --impl nope
 check "unknown option: exit 2, one line" 2 --stderr-lines 1 -- "$CLI" agree --bogus
-check "bad dtype: exit 2, one line" 2 --stderr-lines 1 -- "$CLI" agree smoke --dtype float16
+check "bad dtype: exit 2, one line" 2 --stderr-lines 1 -- "$CLI" agree smoke --dtype float8
 touch "$tmp/afile"
 check "unwritable --out: exit 2, one line" 2 --stderr-lines 1 -- "$CLI" agree smoke --quiet --out "$tmp/afile/sub"
 mkdir -p "$tmp/keep" && echo '{"old": true}' > "$tmp/keep/agree.json"

@@ -25,9 +25,41 @@ inline at::Tensor from_doubles(const std::vector<double>& x, const at::IntArrayR
 }
 
 inline std::vector<double> to_doubles(const at::Tensor& t) {
-  at::Tensor c = t.detach().to(at::kDouble).contiguous();
+  at::Tensor c = t.detach().to(at::kCPU, at::kDouble).contiguous();
   return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
 }
+
+/// The LibTorch CUDA peers (`libtorch-cuda`, `libtorch-foreach-cuda`, `libtorch-fused-cuda`): the
+/// optimizer runs on device copies; before each step the caller's gradients are copied in, after
+/// it the parameters are copied back out (both inside step(): these peers are for agreement; GPU
+/// timing lives in adambench-gpu-bench). With `on` false everything aliases the host buffers.
+struct device_mirror {
+  bool on = false;
+  std::vector<at::Tensor> host_p, host_g;
+  void clear() { host_p.clear(); host_g.clear(); }
+  at::Tensor param(const tensor_view& v, dtype d) {
+    at::Tensor h = alias(v, d);
+    if (!on) return h;
+    host_p.push_back(h);
+    return h.to(at::kCUDA);
+  }
+  at::Tensor grad(const tensor_view& v, dtype d) {
+    at::Tensor h = alias(v, d);
+    if (!on) return h;
+    host_g.push_back(h);
+    return h.to(at::kCUDA);
+  }
+  void grads_in(const std::vector<at::Tensor>& dev) {
+    for (std::size_t i = 0; i < host_g.size(); ++i) dev[i].copy_(host_g[i]);
+  }
+  void params_out(const std::vector<at::Tensor>& dev) {
+    for (std::size_t i = 0; i < host_p.size(); ++i) host_p[i].copy_(dev[i]);
+  }
+};
+
+/// Why the CUDA peers cannot run here, or nothing: float32/float64 only (torch keeps 16-bit
+/// state for 16-bit params, no float32 master weights: outside the 16-bit tolerance of docs/cuda.md).
+std::string cuda_unavailable(dtype d);
 
 /// "1.13.1" etc. — the linked LibTorch's version, for skip reasons and result headers.
 std::string torch_version();

@@ -10,6 +10,12 @@
 namespace adambench {
 namespace aten_common {
 std::string torch_version() { return TORCH_VERSION; }
+std::string cuda_unavailable(dtype d) {
+  if (is_16bit(d))
+    return "LibTorch CUDA peers: float32/float64 only (torch keeps 16-bit state, no float32 master weights)";
+  if (!at::hasCUDA()) return fmt::format("no CUDA device for LibTorch {} (built without CUDA, or no GPU)", TORCH_VERSION);
+  return "";
+}
 }  // namespace aten_common
 
 namespace {
@@ -22,13 +28,16 @@ constexpr bool has_maximize = requires(O o) { o.maximize(true); };
 template <typename Opt, typename Options, typename State>
 class torch_optim final : public optimizer {
  public:
-  torch_optim(const adam_config& c, dtype d) : cfg_(c.validated()), type_(d) {}
+  torch_optim(const adam_config& c, dtype d, bool cuda = false) : cfg_(c.validated()), type_(d) { dev_.on = cuda; }
 
   void bind(std::span<const tensor_view> params, std::span<const tensor_view> grads) override {
     params_.clear();
+    grads_.clear();
+    dev_.clear();
     for (std::size_t i = 0; i < params.size(); ++i) {
-      at::Tensor p = alias(params[i], type_);
-      p.mutable_grad() = alias(grads[i], type_);
+      at::Tensor p = dev_.param(params[i], type_);
+      grads_.push_back(dev_.grad(grads[i], type_));
+      p.mutable_grad() = grads_.back();
       params_.push_back(p);
     }
     Options o(cfg_.lr);
@@ -41,14 +50,19 @@ class torch_optim final : public optimizer {
     for (std::size_t i = 0; i < params_.size(); ++i) {
       auto st = std::make_unique<State>();
       st->step(s.step);
-      st->exp_avg(from_doubles(s.m[i], params_[i].sizes(), type_));
-      st->exp_avg_sq(from_doubles(s.v[i], params_[i].sizes(), type_));
-      if (cfg_.amsgrad) st->max_exp_avg_sq(from_doubles(s.vmax[i], params_[i].sizes(), type_));
+      const auto dv = params_[i].device();
+      st->exp_avg(from_doubles(s.m[i], params_[i].sizes(), type_).to(dv));
+      st->exp_avg_sq(from_doubles(s.v[i], params_[i].sizes(), type_).to(dv));
+      if (cfg_.amsgrad) st->max_exp_avg_sq(from_doubles(s.vmax[i], params_[i].sizes(), type_).to(dv));
       opt_->state()[key(params_[i])] = std::move(st);
     }
   }
 
-  void step() override { opt_->step(); }
+  void step() override {
+    dev_.grads_in(grads_);
+    opt_->step();
+    dev_.params_out(params_);
+  }
 
   void set_lr(double lr) override {
     for (auto& g : opt_->param_groups()) static_cast<Options&>(g.options()).lr(lr);
@@ -87,11 +101,13 @@ class torch_optim final : public optimizer {
 
   adam_config cfg_;
   dtype type_;
-  std::vector<at::Tensor> params_;
+  device_mirror dev_;
+  std::vector<at::Tensor> params_, grads_;
   std::unique_ptr<Opt> opt_;
 };
 
 support libtorch_supports(const adam_config& c, const case_features& f) {
+  if (is_16bit(f.type)) return support::no("CPU implementation: only float32/float64");
   if (c.maximize && !has_maximize<torch::optim::AdamOptions>)
     return support::no(fmt::format("LibTorch {} C++ AdamOptions has no maximize option", TORCH_VERSION));
   if (f.nonfinite_then_more_steps)
@@ -109,6 +125,17 @@ void register_libtorch(registry& r) {
            if (c.kind == algo::adam)
              return std::make_unique<torch_optim<torch::optim::Adam, torch::optim::AdamOptions, torch::optim::AdamParamState>>(c, d);
            return std::make_unique<torch_optim<torch::optim::AdamW, torch::optim::AdamWOptions, torch::optim::AdamWParamState>>(c, d);
+         }});
+  // The same on the GPU (device copies; grads copied in and params out inside step()).
+  r.add({"libtorch-cuda", fmt::format("torch::optim::Adam/AdamW of LibTorch {} on CUDA tensors", TORCH_VERSION),
+         [](const adam_config& c, const case_features& f) {
+           if (auto why = cuda_unavailable(f.type); !why.empty()) return support::no(why);
+           return libtorch_supports(c, f);
+         },
+         [](const adam_config& c, const impl_options&, dtype d) -> std::unique_ptr<optimizer> {
+           if (c.kind == algo::adam)
+             return std::make_unique<torch_optim<torch::optim::Adam, torch::optim::AdamOptions, torch::optim::AdamParamState>>(c, d, true);
+           return std::make_unique<torch_optim<torch::optim::AdamW, torch::optim::AdamWOptions, torch::optim::AdamWParamState>>(c, d, true);
          }});
 }
 

@@ -14,13 +14,13 @@ using namespace aten_common;
 
 class foreach_adam final : public optimizer {
  public:
-  foreach_adam(const adam_config& c, dtype d) : cfg_(c.validated()), type_(d) {}
+  foreach_adam(const adam_config& c, dtype d, bool cuda = false) : cfg_(c.validated()), type_(d) { dev_.on = cuda; }
 
   void bind(std::span<const tensor_view> params, std::span<const tensor_view> grads) override {
-    params_.clear(); grads_.clear(); m_.clear(); v_.clear(); vmax_.clear();
+    params_.clear(); grads_.clear(); m_.clear(); v_.clear(); vmax_.clear(); dev_.clear();
     for (std::size_t i = 0; i < params.size(); ++i) {
-      params_.push_back(alias(params[i], type_));
-      grads_.push_back(alias(grads[i], type_));
+      params_.push_back(dev_.param(params[i], type_));
+      grads_.push_back(dev_.grad(grads[i], type_));
       m_.push_back(at::zeros_like(params_.back()));
       v_.push_back(at::zeros_like(params_.back()));
       if (cfg_.amsgrad) vmax_.push_back(at::zeros_like(params_.back()));
@@ -41,6 +41,12 @@ class foreach_adam final : public optimizer {
 
   void step() override {
     if (params_.empty()) { ++step_; return; }
+    dev_.grads_in(grads_);
+    update();
+    dev_.params_out(params_);
+  }
+
+  void update() {
     const adam_config& c = cfg_;
     ++step_;
     std::vector<at::Tensor> grads = grads_;
@@ -90,6 +96,7 @@ class foreach_adam final : public optimizer {
  private:
   adam_config cfg_;
   dtype type_;
+  device_mirror dev_;
   std::int64_t step_ = 0;
   std::vector<at::Tensor> params_, grads_, m_, v_, vmax_;
 };
@@ -99,6 +106,7 @@ class foreach_adam final : public optimizer {
 void register_libtorch_foreach(registry& r) {
   r.add({"libtorch-foreach", "torch.optim's multi-tensor Adam through ATen _foreach_* ops",
          [](const adam_config&, const case_features& f) {
+           if (is_16bit(f.type)) return support::no("CPU implementation: only float32/float64");
 #ifndef ADAMBENCH_HAS_FOREACH_LERP
            if (f.nonfinite_then_more_steps)
              return support::no(fmt::format("LibTorch {} has no _foreach_lerp_, so m is updated by mul_/add_: after a "
@@ -111,6 +119,21 @@ void register_libtorch_foreach(registry& r) {
          [](const adam_config& c, const impl_options& o, dtype d) -> std::unique_ptr<optimizer> {
            at::set_num_threads(std::max(1, o.threads));
            return std::make_unique<foreach_adam>(c, d);
+         }});
+  // The same on the GPU (torch.optim's default path on CUDA; device copies, grads copied in and
+  // params out inside step()).
+  r.add({"libtorch-foreach-cuda", "torch.optim's multi-tensor Adam through ATen _foreach_* ops on CUDA tensors",
+         [](const adam_config&, const case_features& f) {
+           if (auto why = cuda_unavailable(f.type); !why.empty()) return support::no(why);
+#ifndef ADAMBENCH_HAS_FOREACH_LERP
+           if (f.nonfinite_then_more_steps)
+             return support::no(fmt::format("LibTorch {} has no _foreach_lerp_: m stays ±inf where the reference has NaN",
+                                            torch_version()));
+#endif
+           return support::yes();
+         },
+         [](const adam_config& c, const impl_options&, dtype d) -> std::unique_ptr<optimizer> {
+           return std::make_unique<foreach_adam>(c, d, true);
          }});
 }
 

@@ -32,35 +32,37 @@ void call_fused(const adam_config& c, at::TensorList p, at::TensorList g, at::Te
   throw std::runtime_error(fmt::format("LibTorch {} has no at::_fused_{}_", torch_version(), to_string(c.kind)));
 }
 
-/// Runs the op once on a 1-element CPU tensor: the only honest way to know a kernel exists.
-support probe(const adam_config& c, dtype d) {
+/// Runs the op once on a 1-element tensor: the only honest way to know a kernel exists.
+support probe(const adam_config& c, dtype d, bool cuda = false) {
   try {
-    auto o = at::TensorOptions().dtype(scalar_type(d));
+    const at::Device dv = cuda ? at::Device(at::kCUDA) : at::Device(at::kCPU);
+    auto o = at::TensorOptions().dtype(scalar_type(d)).device(dv);
     at::Tensor p = at::ones({1}, o), g = at::ones({1}, o), m = at::zeros({1}, o), v = at::zeros({1}, o);
-    at::Tensor vm = at::zeros({1}, o), s = at::zeros({}, at::TensorOptions().dtype(at::kFloat));
+    at::Tensor vm = at::zeros({1}, o), s = at::zeros({}, at::TensorOptions().dtype(at::kFloat).device(dv));
     std::vector<at::Tensor> vmax;
     if (c.amsgrad) vmax.push_back(vm);
     call_fused(c, {p}, {g}, {m}, {v}, vmax, {s});
     return support::yes();
   } catch (const std::exception& e) {
-    return support::no(fmt::format("at::_fused_{}_ not runnable on CPU in LibTorch {}: {}", to_string(c.kind),
-                                   torch_version(), first_line(e.what())));
+    return support::no(fmt::format("at::_fused_{}_ not runnable on {} in LibTorch {}: {}", to_string(c.kind),
+                                   cuda ? "CUDA" : "CPU", torch_version(), first_line(e.what())));
   }
 }
 
 class fused_adam final : public optimizer {
  public:
-  fused_adam(const adam_config& c, dtype d) : cfg_(c.validated()), type_(d) {}
+  fused_adam(const adam_config& c, dtype d, bool cuda = false) : cfg_(c.validated()), type_(d) { dev_.on = cuda; }
 
   void bind(std::span<const tensor_view> params, std::span<const tensor_view> grads) override {
-    params_.clear(); grads_.clear(); m_.clear(); v_.clear(); vmax_.clear(); steps_.clear();
+    params_.clear(); grads_.clear(); m_.clear(); v_.clear(); vmax_.clear(); steps_.clear(); dev_.clear();
     for (std::size_t i = 0; i < params.size(); ++i) {
-      params_.push_back(alias(params[i], type_));
-      grads_.push_back(alias(grads[i], type_));
+      params_.push_back(dev_.param(params[i], type_));
+      grads_.push_back(dev_.grad(grads[i], type_));
       m_.push_back(at::zeros_like(params_.back()));
       v_.push_back(at::zeros_like(params_.back()));
       if (cfg_.amsgrad) vmax_.push_back(at::zeros_like(params_.back()));
-      steps_.push_back(at::zeros({}, at::TensorOptions().dtype(at::kFloat)));  // torch.optim keeps float32 steps
+      // torch.optim keeps float32 steps, on the parameters' device for fused=True
+      steps_.push_back(at::zeros({}, at::TensorOptions().dtype(at::kFloat).device(params_.back().device())));
     }
   }
   void load_state(const adam_state& s) override {
@@ -75,7 +77,10 @@ class fused_adam final : public optimizer {
   void set_lr(double lr) override { cfg_.lr = lr; cfg_.validate(); }
   void step() override {
     ++base_step_;
-    if (!params_.empty()) call_fused(cfg_, params_, grads_, m_, v_, vmax_, steps_);
+    if (params_.empty()) return;
+    dev_.grads_in(grads_);
+    call_fused(cfg_, params_, grads_, m_, v_, vmax_, steps_);
+    dev_.params_out(params_);
   }
   adam_state read_state() override {
     adam_state s;
@@ -92,6 +97,7 @@ class fused_adam final : public optimizer {
  private:
   adam_config cfg_;
   dtype type_;
+  device_mirror dev_;
   std::int64_t base_step_ = 0;
   std::vector<at::Tensor> params_, grads_, m_, v_, vmax_, steps_;
 };
@@ -101,6 +107,7 @@ class fused_adam final : public optimizer {
 void register_libtorch_fused(registry& r) {
   r.add({"libtorch-fused", "at::_fused_adam_/_fused_adamw_ (one fused kernel over the tensor list)",
          [](const adam_config& c, const case_features& f) {
+           if (is_16bit(f.type)) return support::no("CPU implementation: only float32/float64");
            static std::map<std::pair<int, int>, support> cache;  // (algo, amsgrad) per dtype
            auto k = std::make_pair(static_cast<int>(c.kind) * 2 + c.amsgrad, static_cast<int>(f.type));
            auto it = cache.find(k);
@@ -110,6 +117,20 @@ void register_libtorch_fused(registry& r) {
          [](const adam_config& c, const impl_options& o, dtype d) -> std::unique_ptr<optimizer> {
            at::set_num_threads(std::max(1, o.threads));
            return std::make_unique<fused_adam>(c, d);
+         }});
+  // The same on the GPU, where every LibTorch with CUDA has the kernel (device copies; grads
+  // copied in and params out inside step()).
+  r.add({"libtorch-fused-cuda", "at::_fused_adam_/_fused_adamw_ on CUDA tensors",
+         [](const adam_config& c, const case_features& f) {
+           if (auto why = cuda_unavailable(f.type); !why.empty()) return support::no(why);
+           static std::map<std::pair<int, int>, support> cache;
+           auto k = std::make_pair(static_cast<int>(c.kind) * 2 + c.amsgrad, static_cast<int>(f.type));
+           auto it = cache.find(k);
+           if (it == cache.end()) it = cache.emplace(k, probe(c, f.type, true)).first;
+           return it->second;
+         },
+         [](const adam_config& c, const impl_options&, dtype d) -> std::unique_ptr<optimizer> {
+           return std::make_unique<fused_adam>(c, d, true);
          }});
 }
 

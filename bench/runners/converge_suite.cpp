@@ -1,0 +1,242 @@
+// Parsing of the [converge] part of a suite file; docs/convergence.md lists every field.
+#include "runners/converge.h"
+
+#include <fmt/format.h>
+#include <functional>
+#include <sstream>
+#include <toml++/toml.h>
+
+namespace adambench {
+namespace {
+
+int array_depth(const toml::node& n) {
+  auto* a = n.as_array();
+  if (!a) return 0;
+  int d = 1;
+  for (auto& e : *a) d = std::max(d, 1 + array_depth(e));
+  return d;
+}
+
+// A scalar is one value, an array many; fields whose own value is an array expand only when nested.
+std::vector<const toml::node*> values_of(const toml::node& n, int depth) {
+  std::vector<const toml::node*> out;
+  if (auto* a = n.as_array(); a && array_depth(n) > depth) {
+    for (auto& e : *a) out.push_back(&e);
+    return out;
+  }
+  out.push_back(&n);
+  return out;
+}
+
+int value_depth(const std::string& key) {
+  return key == "batch_sizes" || key == "betas" || key == "impls" || key == "seeds" ? 1 : 0;
+}
+
+double num(const toml::node& n, const std::string& k) {
+  if (auto v = n.value<double>()) return *v;
+  throw input_error(fmt::format("{}: expected a number", k));
+}
+std::int64_t integer(const toml::node& n, const std::string& k) {
+  if (auto v = n.value<std::int64_t>()) return *v;
+  throw input_error(fmt::format("{}: expected an integer", k));
+}
+bool boolean(const toml::node& n, const std::string& k) {
+  if (auto v = n.value<bool>()) return *v;
+  throw input_error(fmt::format("{}: expected true or false", k));
+}
+std::string str(const toml::node& n, const std::string& k) {
+  if (auto v = n.value<std::string>()) return *v;
+  throw input_error(fmt::format("{}: expected a string", k));
+}
+std::int64_t positive(const toml::node& n, const std::string& k) {
+  auto v = integer(n, k);
+  if (v < 1) throw input_error(fmt::format("{}: {} must be >= 1", k, v));
+  return v;
+}
+
+std::string short_value(const toml::node& n) {
+  std::ostringstream ss;
+  if (auto* a = n.as_array()) {
+    ss << "(";
+    for (std::size_t i = 0; i < a->size(); ++i) ss << (i ? "," : "") << short_value(*a->get(i));
+    ss << ")";
+  } else if (auto v = n.value<double>()) {
+    ss << fmt::format("{:g}", *v);
+  } else if (auto b = n.value<bool>()) {
+    ss << (*b ? "true" : "false");
+  } else if (auto s = n.value<std::string>()) {
+    ss << *s;
+  }
+  return ss.str();
+}
+
+void apply(converge_case& c, const std::string& k, const toml::node& v) {
+  auto& s = c.schedule;
+  if (k == "workload") c.workload.name = str(v, k);
+  else if (k == "options") {
+    auto* t = v.as_table();
+    if (!t) throw input_error(fmt::format("{}: expected a table, e.g. {{ dim = 100 }}", k));
+    for (auto& [ok, ov] : *t) {
+      std::string key(ok.str());
+      if (auto d = ov.value<double>()) c.workload.num[key] = *d;
+      else if (auto x = ov.value<std::string>()) c.workload.str[key] = *x;
+      else throw input_error(fmt::format("options.{}: expected a number or a string", key));
+    }
+  } else if (k == "data_dir") c.workload.data_dir = str(v, k);
+  else if (k == "text") c.workload.text_file = str(v, k);
+  else if (k == "algo") c.config.kind = parse_algo(str(v, k));
+  else if (k == "lr") c.config.lr = num(v, k);
+  else if (k == "eps") c.config.eps = num(v, k);
+  else if (k == "weight_decay") c.config.weight_decay = num(v, k);
+  else if (k == "amsgrad") c.config.amsgrad = boolean(v, k);
+  else if (k == "betas") {
+    auto* a = v.as_array();
+    if (!a || a->size() != 2) throw input_error(fmt::format("{}: expected [beta1, beta2]", k));
+    c.config.beta1 = num(*a->get(0), k);
+    c.config.beta2 = num(*a->get(1), k);
+  } else if (k == "batch_sizes") {
+    auto* a = v.as_array();
+    if (!a || a->empty()) throw input_error(fmt::format("{}: expected a non-empty array of integers", k));
+    c.batch_sizes.clear();
+    for (auto& e : *a) c.batch_sizes.push_back(positive(e, k));
+  } else if (k == "lr_scaling") {
+    auto x = str(v, k);
+    if (x == "none") c.scaling = lr_scaling::none;
+    else if (x == "linear") c.scaling = lr_scaling::linear;
+    else if (x == "sqrt") c.scaling = lr_scaling::sqrt;
+    else throw input_error(fmt::format("{}: '{}' must be none, linear or sqrt", k, x));
+  } else if (k == "base_batch") c.base_batch = positive(v, k);
+  else if (k == "schedule") s.kind = parse_schedule_kind(str(v, k));
+  else if (k == "step_size") s.step_size = integer(v, k);
+  else if (k == "gamma") s.gamma = num(v, k);
+  else if (k == "t_max") { s.t_max = integer(v, k); c.t_max_is_run_length = false; }
+  else if (k == "eta_min") s.eta_min = num(v, k);
+  else if (k == "warmup") s.warmup = integer(v, k);
+  else if (k == "start_factor") s.start_factor = num(v, k);
+  else if (k == "factor") s.factor = num(v, k);
+  else if (k == "patience") s.patience = integer(v, k);
+  else if (k == "threshold") s.threshold = num(v, k);
+  else if (k == "cooldown") s.cooldown = integer(v, k);
+  else if (k == "min_lr") s.min_lr = num(v, k);
+  else if (k == "steps") c.steps = positive(v, k);
+  else if (k == "epochs") {
+    c.epochs = num(v, k);
+    if (!(c.epochs > 0)) throw input_error(fmt::format("{}: {} must be > 0", k, c.epochs));
+  } else if (k == "eval_every") c.eval_every = positive(v, k);
+  else if (k == "evals") c.evals = positive(v, k);
+  else if (k == "target") c.target = num(v, k);
+  else if (k == "target_metric") {
+    auto x = str(v, k);
+    if (x != "val_loss" && x != "val_acc") throw input_error(fmt::format("{}: '{}' must be val_loss or val_acc", k, x));
+    c.target_is_accuracy = x == "val_acc";
+  } else if (k == "explode_factor") {
+    c.explode_factor = num(v, k);
+    if (!(c.explode_factor > 1)) throw input_error(fmt::format("{}: {} must be > 1", k, c.explode_factor));
+  } else if (k == "max_drift") {
+    c.max_drift = num(v, k);
+    if (!(*c.max_drift >= 0)) throw input_error(fmt::format("{}: {} must be >= 0", k, *c.max_drift));
+  } else if (k == "sgd_lr") c.sgd_lr = num(v, k);
+  else if (k == "sgd_momentum") c.sgd_momentum = num(v, k);
+  else if (k == "expect") {
+    auto x = str(v, k);
+    if (x == "none") c.expect = expectation::none;
+    else if (x == "target") c.expect = expectation::target;
+    else if (x == "diverge") c.expect = expectation::diverge;
+    else throw input_error(fmt::format("{}: '{}' must be none, target or diverge", k, x));
+  } else if (k == "impls") {
+    auto* a = v.as_array();
+    if (!a) throw input_error(fmt::format("{}: expected an array of names", k));
+    c.impls.clear();
+    for (auto& e : *a) c.impls.push_back(str(e, k));
+  } else if (k == "seeds") {
+    auto* a = v.as_array();
+    if (!a) throw input_error(fmt::format("{}: expected an array of integers", k));
+    c.seeds.clear();
+    for (auto& e : *a) c.seeds.push_back(static_cast<std::uint64_t>(integer(e, k)));
+  } else {
+    throw input_error(fmt::format("{}: unknown field", k));
+  }
+}
+
+}  // namespace
+
+converge_suite parse_converge_suite(const std::string& text, const std::string& source) {
+  toml::table root;
+  try {
+    root = toml::parse(text, source);
+  } catch (const toml::parse_error& e) {
+    throw input_error(fmt::format("{}:{}:{}: {}", source, e.source().begin.line, e.source().begin.column, e.description()));
+  }
+  converge_suite s;
+  s.source = source;
+  auto* conv = root["converge"].as_table();
+  if (!conv) throw input_error(fmt::format("{}: no [converge] table", source));
+  for (auto& [k, v] : *conv) {
+    std::string key(k.str());
+    try {
+      if (key == "impls") {
+        auto* a = v.as_array();
+        if (!a) throw input_error("expected an array of names");
+        for (auto& e : *a) s.impls.push_back(str(e, "impls"));
+      } else if (key == "seeds") {
+        auto* a = v.as_array();
+        if (!a || a->empty()) throw input_error("expected a non-empty array of integers");
+        s.seeds.clear();
+        for (auto& e : *a) s.seeds.push_back(static_cast<std::uint64_t>(integer(e, "seeds")));
+      } else if (key != "case") {
+        throw input_error("unknown field");
+      }
+    } catch (const input_error& e) {
+      throw input_error(fmt::format("{}: converge.{}: {}", source, key, e.what()));
+    }
+  }
+  auto* cases = (*conv)["case"].as_array();
+  if (!cases || cases->empty()) throw input_error(fmt::format("{}: no [[converge.case]] entries", source));
+  int index = 0;
+  for (auto& cn : *cases) {
+    ++index;
+    auto* t = cn.as_table();
+    if (!t) throw input_error(fmt::format("{}: converge.case {} is not a table", source, index));
+    std::string base = fmt::format("case{}", index);
+    if (auto nm = (*t)["name"].value<std::string>()) base = *nm;
+    if (!(*t)["workload"]) throw input_error(fmt::format("{}: case {}: workload: missing (e.g. workload = \"quadratic\")", source, base));
+    std::vector<std::pair<std::string, std::vector<const toml::node*>>> axes;
+    for (auto& [k, v] : *t) {
+      std::string key(k.str());
+      if (key == "name") continue;
+      axes.emplace_back(key, values_of(v, value_depth(key)));
+    }
+    std::function<void(std::size_t, converge_case, std::string)> run = [&](std::size_t i, converge_case c, std::string suffix) {
+      if (i == axes.size()) {
+        c.name = base + suffix;
+        try {
+          c.config.validate();
+          schedule_spec probe = c.schedule;
+          if (c.t_max_is_run_length) probe.t_max = std::max<std::int64_t>(probe.warmup + 1, 1);
+          probe.validate();
+          if (!(c.sgd_lr > 0)) throw input_error(fmt::format("invalid sgd_lr {}: must be > 0", c.sgd_lr));
+          if (!(c.sgd_momentum >= 0 && c.sgd_momentum < 1)) throw input_error(fmt::format("invalid sgd_momentum {}: must be in [0, 1)", c.sgd_momentum));
+          if (c.expect == expectation::target && !c.target) throw input_error("expect = \"target\" needs a target");
+        } catch (const input_error& e) {
+          throw input_error(fmt::format("{}: case {}: {}", source, c.name, e.what()));
+        }
+        s.cases.push_back(std::move(c));
+        return;
+      }
+      auto& [key, vals] = axes[i];
+      for (auto* v : vals) {
+        converge_case cc = c;
+        try {
+          apply(cc, key, *v);
+        } catch (const input_error& e) {
+          throw input_error(fmt::format("{}: case {}: {}", source, base, e.what()));
+        }
+        run(i + 1, cc, vals.size() > 1 ? fmt::format("{}/{}={}", suffix, key, short_value(*v)) : suffix);
+      }
+    };
+    run(0, converge_case{}, "");
+  }
+  return s;
+}
+
+}  // namespace adambench

@@ -1,0 +1,53 @@
+#pragma once
+/// The bandwidth probe: Adam's exact memory access pattern with no arithmetic to speak of. It reads
+/// p, g, m, v (and max_v) and writes p, m, v (and max_v) — 28 bytes per float32 parameter, 36 with
+/// amsgrad — over the same tensor list, chunked and spread over OpenMP threads exactly as the Eigen
+/// implementation does. What an implementation reaches is reported as a fraction of it.
+#include "core/tensor.h"
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace adambench {
+
+/// Bytes an Adam step must move per float32 parameter: reads p, g, m, v; writes p, m, v.
+constexpr std::int64_t adam_bytes_per_param(bool amsgrad) { return amsgrad ? 36 : 28; }
+
+class bandwidth_probe {
+ public:
+  /// Binds float32 host buffers; owns its own m, v (and max_v), zero-filled here (pages touched).
+  bandwidth_probe(std::span<const tensor_view> params, std::span<const tensor_view> grads, bool amsgrad, int threads);
+  /// One pass: p <- m, m <- v, v <- p + g (with amsgrad v <- max_v, max_v <- p + g). The one add
+  /// keeps every loaded value live so the compiler cannot drop a load; it costs nothing beside memory.
+  void step();
+  std::int64_t numel() const { return numel_; }
+
+ private:
+  struct span_f {
+    float* p;
+    const float* g;
+    float *m, *v, *vmax;
+  };
+  struct work_item {
+    std::uint32_t tensor;
+    std::int64_t offset, len;
+  };
+  std::vector<span_f> tensors_;
+  std::vector<work_item> work_;
+  std::vector<float> state_;  // m, v, max_v of every tensor, back to back
+  std::int64_t numel_ = 0;
+  bool amsgrad_;
+  int threads_;
+};
+
+/// Pins OpenMP thread k of a team of `threads` (and so LibTorch's OpenMP workers) to cpus[k mod n].
+void pin_openmp_threads(int threads, const std::vector<int>& cpus);
+/// The SIMD the CPU kernels were compiled for, e.g. "AVX512, SSE, ... (16 floats per Eigen packet)".
+std::string simd_description();
+/// Bytes of the last-level cache (from sysfs), or 0 when unknown.
+std::int64_t last_level_cache_bytes();
+
+}  // namespace adambench

@@ -1,0 +1,629 @@
+// Throughput runner on Google Benchmark (design.md §6, docs/speed.md).
+//
+// Registration order is the interleaving: for each shape (outer), thread count and amsgrad flag,
+// the probe comes first, then `libtorch`, then the other implementations, one benchmark each, so
+// implementations alternate shape by shape instead of one implementation running everything
+// first. `--benchmark_enable_random_interleaving=true` additionally shuffles repetitions across
+// benchmarks; the runner then re-binds buffers whenever the benchmark changes (untimed).
+#include "runners/speed.h"
+
+#include "core/results.h"
+#include "runners/context.h"
+#include "runners/probe.h"
+
+#include <algorithm>
+#include <benchmark/benchmark.h>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cmath>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <fstream>
+#include <map>
+#include <sched.h>
+#include <sstream>
+#include <unistd.h>
+
+namespace adambench {
+
+extern const std::pair<std::string_view, std::string_view> embedded_models[];
+extern const int embedded_model_count;
+
+// ---------------------------------------------------------------------------------------------
+// Shapes
+
+shape_list parse_model_file(const std::string& text, const std::string& name, const std::string& source) {
+  shape_list out;
+  out.name = name;
+  out.source = source;
+  std::istringstream in(text);
+  std::string line;
+  int lineno = 0;
+  std::int64_t want_params = -1, want_tensors = -1;
+  auto num = [&](const std::string& tok, const char* what) {
+    std::size_t used = 0;
+    long long v = -1;
+    try {
+      v = std::stoll(tok, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != tok.size() || v < 0)
+      throw input_error(fmt::format("{}:{}: {} '{}' is not a non-negative integer", source, lineno, what, tok));
+    return static_cast<std::int64_t>(v);
+  };
+  while (std::getline(in, line)) {
+    ++lineno;
+    if (auto h = line.find('#'); h != std::string::npos) line.resize(h);
+    std::istringstream ls(line);
+    std::vector<std::string> tok;
+    for (std::string t; ls >> t;) tok.push_back(t);
+    if (tok.empty()) continue;
+    if (tok[0] == "@params" || tok[0] == "@tensors") {
+      if (tok.size() != 2) throw input_error(fmt::format("{}:{}: expected '{} N'", source, lineno, tok[0]));
+      (tok[0] == "@params" ? want_params : want_tensors) = num(tok[1], "count");
+      continue;
+    }
+    if (tok[0][0] == '@') throw input_error(fmt::format("{}:{}: unknown directive {}", source, lineno, tok[0]));
+    std::int64_t repeat = 1;
+    if (tok.back()[0] == '*') {
+      repeat = num(tok.back().substr(1), "repeat count");
+      if (repeat < 1) throw input_error(fmt::format("{}:{}: repeat count must be >= 1", source, lineno));
+      tok.pop_back();
+    }
+    shape_t s;
+    for (std::size_t i = 1; i < tok.size(); ++i) s.push_back(num(tok[i], "dimension"));
+    const std::int64_t n = numel_of(s);
+    if (n > (std::int64_t{1} << 34)) throw input_error(fmt::format("{}:{}: tensor of {} elements is too large", source, lineno, n));
+    for (std::int64_t r = 0; r < repeat; ++r) {
+      out.shapes.push_back(s);
+      out.numel += n;
+    }
+    if (out.shapes.size() > 10'000'000) throw input_error(fmt::format("{}:{}: more than 10,000,000 tensors", source, lineno));
+  }
+  if (out.shapes.empty()) throw input_error(fmt::format("{}: no tensors", source));
+  if (want_params >= 0 && want_params != out.numel)
+    throw input_error(fmt::format("{}: @params says {} but the tensors hold {}", source, want_params, out.numel));
+  if (want_tensors >= 0 && want_tensors != static_cast<std::int64_t>(out.shapes.size()))
+    throw input_error(fmt::format("{}: @tensors says {} but the file lists {}", source, want_tensors, out.shapes.size()));
+  return out;
+}
+
+std::vector<std::string> shipped_models() {
+  std::vector<std::string> out;
+  for (int i = 0; i < embedded_model_count; ++i) out.emplace_back(embedded_models[i].first);
+  return out;
+}
+
+shape_list load_model(const std::string& m, const std::filesystem::path& suite_dir) {
+  namespace fs = std::filesystem;
+  const bool bare = m.find('/') == std::string::npos && fs::path(m).extension().empty();
+  if (bare) {
+    for (int i = 0; i < embedded_model_count; ++i)
+      if (embedded_models[i].first == m) return parse_model_file(std::string(embedded_models[i].second), m, "embedded:" + m);
+    std::string known;
+    for (auto& n : shipped_models()) known += (known.empty() ? "" : ", ") + n;
+    throw input_error(fmt::format("unknown model '{}': shipped models are {} (or give a model file path)", m, known));
+  }
+  fs::path p = m;
+  if (!fs::exists(p) && p.is_relative() && !suite_dir.empty() && fs::exists(suite_dir / p)) p = suite_dir / p;
+  std::ifstream f(p);
+  if (!fs::is_regular_file(p) || !f) throw input_error(fmt::format("{}: no such model file", m));
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return parse_model_file(ss.str(), p.stem().string(), p.string());
+}
+
+shape_list flat_shape(int k) {
+  shape_list s;
+  const char* unit = k >= 30 ? "G" : k >= 20 ? "M" : k >= 10 ? "K" : "";
+  const int shift = k >= 30 ? 30 : k >= 20 ? 20 : k >= 10 ? 10 : 0;
+  s.name = fmt::format("flat_{}{}", std::int64_t{1} << (k - shift), unit);
+  s.source = "flat";
+  s.numel = std::int64_t{1} << k;
+  s.shapes = {{s.numel}};
+  return s;
+}
+
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Benchmarks
+
+struct bench_spec {
+  std::string name;             ///< Google Benchmark's name (before its "/real_time" suffix)
+  int shape = 0;
+  const impl_entry* impl = nullptr;  ///< null: the probe
+  adam_config cfg;
+  int threads = 1;
+  int probe = -1;               ///< index of the probe benchmark of the same shape/threads/amsgrad
+  int libtorch = -1;            ///< index of the `libtorch` benchmark of the same case
+  std::string impl_name() const { return impl ? impl->name : "probe"; }
+};
+
+double median_of(std::vector<double> v) {
+  if (v.empty()) return std::nan("");
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+double min_of(const std::vector<double>& v) { return v.empty() ? 0.0 : *std::min_element(v.begin(), v.end()); }
+double max_of(const std::vector<double>& v) { return v.empty() ? 0.0 : *std::max_element(v.begin(), v.end()); }
+
+// Deterministic, cheap values: parameters near 1, gradients in ±5e-3 (no zeros, no subnormals,
+// Adam's state stays finite over any number of steps).
+void fill(host_tensor& t, std::uint32_t salt, float base, float scale) {
+  float* x = static_cast<float*>(t.data());
+  const std::int64_t n = t.numel();
+  for (std::int64_t i = 0; i < n; ++i) {
+    const std::uint32_t h = (static_cast<std::uint32_t>(i) ^ salt) * 2654435761u;
+    x[i] = base + scale * (static_cast<float>((h >> 8) & 1023u) + 0.5f - 512.0f) / 1024.0f;
+  }
+}
+
+/// The buffers of the benchmark being measured: gradients and parameters are shared by every
+/// implementation of a shape; the optimizer (with its state) lives while its benchmark runs.
+class speed_bench {
+ public:
+  speed_bench(std::vector<shape_list> shapes, std::vector<bench_spec> specs, std::vector<int> cpus)
+      : shapes_(std::move(shapes)), specs_(std::move(specs)), cpus_(std::move(cpus)), rates_(specs_.size()) {}
+
+  const std::vector<bench_spec>& specs() const { return specs_; }
+  const std::vector<shape_list>& shapes() const { return shapes_; }
+
+  void run(benchmark::State& st, int i) {
+    if (interrupted.load()) stop_interrupted();
+    const bench_spec& b = specs_[i];
+    try {
+      prepare(i);
+    } catch (const std::exception& e) {
+      release();
+      st.SkipWithError(e.what());
+      return;
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    if (probe_) {
+      for (auto _ : st) probe_->step();
+    } else {
+      for (auto _ : st) opt_->step();
+    }
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const shape_list& sh = shapes_[b.shape];
+    const double n = static_cast<double>(sh.numel);
+    const std::int64_t bpp = adam_bytes_per_param(b.cfg.amsgrad);
+    using C = benchmark::Counter;
+    st.counters["params_per_second"] = C(n, C::kIsIterationInvariantRate);
+    st.counters["bytes_per_second"] = C(n * static_cast<double>(bpp), C::kIsIterationInvariantRate);
+    const double rate = secs > 0 ? n * static_cast<double>(st.iterations()) / secs : 0.0;
+    rates_[i].push_back(rate);
+    // Against the probe and libtorch of the same case, measured earlier in this run (the median
+    // of their timed runs so far; the summary's spread comes from this row's repetitions).
+    if (b.impl && b.probe >= 0 && !rates_[b.probe].empty()) st.counters["probe_fraction"] = rate / median_of(rates_[b.probe]);
+    if (b.impl && b.libtorch >= 0 && !rates_[b.libtorch].empty())
+      st.counters["speedup_vs_libtorch"] = rate / median_of(rates_[b.libtorch]);
+    st.SetLabel(fmt::format("{} params in {} tensors, {} B/param", sh.numel, sh.shapes.size(), bpp));
+  }
+
+  /// The temporary JSON file to remove when interrupted.
+  void set_temp_file(std::filesystem::path p) { tmp_ = std::move(p); }
+
+  /// Google Benchmark cannot be stopped midway (skipping the remaining repetitions trips its
+  /// statistics' checks), so the runner stops the process between two repetitions: removes the
+  /// temporary JSON, says so and exits 130. Only memory is left, which the exit frees.
+  [[noreturn]] void stop_interrupted() {
+    std::fflush(stdout);
+    std::error_code ec;
+    if (!tmp_.empty()) std::filesystem::remove(tmp_, ec);
+    fmt::print(stderr, "\nspeed: interrupted; nothing written\n");
+    std::fflush(stderr);
+    std::_Exit(130);
+  }
+
+  /// Frees everything (after the run, or when a benchmark failed to set up).
+  void release() {
+    opt_.reset();
+    probe_.reset();
+    bound_ = -1;
+    p_.clear();
+    g_.clear();
+    pv_.clear();
+    gv_.clear();
+    shape_ = -1;
+  }
+
+ private:
+  void prepare(int i) {
+    if (bound_ == i) return;
+    opt_.reset();
+    probe_.reset();
+    bound_ = -1;
+    const bench_spec& b = specs_[i];
+    if (shape_ != b.shape) {
+      p_.clear();
+      g_.clear();
+      pv_.clear();
+      gv_.clear();
+      shape_ = -1;
+      const shape_list& sh = shapes_[b.shape];
+      p_.reserve(sh.shapes.size());
+      g_.reserve(sh.shapes.size());
+      for (std::size_t k = 0; k < sh.shapes.size(); ++k) {
+        p_.emplace_back(dtype::float32, sh.shapes[k]);
+        g_.emplace_back(dtype::float32, sh.shapes[k]);
+        fill(p_.back(), static_cast<std::uint32_t>(k * 2 + 1), 1.0f, 0.5f);
+        fill(g_.back(), static_cast<std::uint32_t>(k * 2 + 2), 0.0f, 1e-2f);
+        pv_.push_back(p_.back().view());
+        gv_.push_back(g_.back().view());
+      }
+      shape_ = b.shape;
+    }
+    if (!cpus_.empty()) pin_openmp_threads(b.threads, cpus_);
+    // One untimed step materializes lazily created state (LibTorch) and touches every page.
+    if (!b.impl) {
+      probe_ = std::make_unique<bandwidth_probe>(pv_, gv_, b.cfg.amsgrad, b.threads);
+      probe_->step();
+    } else {
+      opt_ = b.impl->make(b.cfg, impl_options{b.threads}, dtype::float32);
+      opt_->bind(pv_, gv_);
+      opt_->step();
+    }
+    bound_ = i;
+  }
+
+  std::vector<shape_list> shapes_;
+  std::vector<bench_spec> specs_;
+  std::vector<int> cpus_;
+  std::vector<std::vector<double>> rates_;  // params/s of every timed run, per benchmark
+  std::filesystem::path tmp_;
+  int shape_ = -1, bound_ = -1;
+  std::vector<host_tensor> p_, g_;
+  std::vector<tensor_view> pv_, gv_;
+  std::unique_ptr<optimizer> opt_;
+  std::unique_ptr<bandwidth_probe> probe_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Reporting
+
+/// Google Benchmark's console table, plus a copy of every run for the summary.
+class collecting_reporter : public benchmark::ConsoleReporter {
+ public:
+  using benchmark::ConsoleReporter::ConsoleReporter;
+  void ReportRuns(const std::vector<Run>& runs) override {
+    benchmark::ConsoleReporter::ReportRuns(runs);
+    for (auto& r : runs) runs_.push_back(r);
+  }
+  const std::vector<Run>& runs() const { return runs_; }
+
+ private:
+  std::vector<Run> runs_;
+};
+
+double stat_min(const std::vector<double>& v) { return min_of(v); }
+double stat_max(const std::vector<double>& v) { return max_of(v); }
+
+/// One figure with its spread over repetitions.
+struct figure {
+  double median = std::nan(""), stddev = std::nan(""), lo = std::nan(""), hi = std::nan("");
+  bool has() const { return !std::isnan(median); }
+};
+
+std::string fmt_time(double us) {
+  if (std::isnan(us)) return "-";
+  if (us >= 1e6) return fmt::format("{:.3g} s", us / 1e6);
+  if (us >= 1e3) return fmt::format("{:.3g} ms", us / 1e3);
+  return fmt::format("{:.3g} us", us);
+}
+
+std::string summary_table(const speed_bench& sb, const std::vector<benchmark::BenchmarkReporter::Run>& runs, int repetitions) {
+  // function_name -> aggregate name ("" for a single repetition) -> run
+  std::map<std::string, std::map<std::string, const benchmark::BenchmarkReporter::Run*>> by;
+  std::map<std::string, std::string> errors;
+  for (auto& r : runs) {
+    if (r.error_occurred) {
+      errors[r.run_name.function_name] = r.error_message;
+      continue;
+    }
+    if (r.run_type == benchmark::BenchmarkReporter::Run::RT_Aggregate) by[r.run_name.function_name][r.aggregate_name] = &r;
+    else by[r.run_name.function_name][""] = &r;  // the last repetition; superseded by aggregates
+  }
+  auto to_us = [](const benchmark::BenchmarkReporter::Run& r) {
+    return r.GetAdjustedRealTime() * 1e6 / benchmark::GetTimeUnitMultiplier(r.time_unit);
+  };
+  auto get = [&](const std::string& name, auto&& value) {
+    figure f;
+    auto it = by.find(name);
+    if (it == by.end()) return f;
+    auto& m = it->second;
+    auto pick = [&](const char* agg) -> double {
+      auto j = m.find(agg);
+      if (j == m.end()) return std::nan("");
+      return value(*j->second);
+    };
+    if (m.count("median")) {
+      f.median = pick("median");
+      f.stddev = pick("stddev");
+      f.lo = pick("min");
+      f.hi = pick("max");
+    } else if (m.count("")) {
+      f.median = f.lo = f.hi = value(*m.at(""));
+    }
+    return f;
+  };
+  auto counter = [](const char* c) {
+    return [c](const benchmark::BenchmarkReporter::Run& r) {
+      auto it = r.counters.find(c);
+      return it == r.counters.end() ? std::nan("") : it->second.value;
+    };
+  };
+  std::string out;
+  out += fmt::format(
+      "\nSummary: median over {} repetition{} (time: ± stddev; ratios: this row's min..max over the other's median).\n"
+      "probe = Adam's access pattern (reads p, g, m, v; writes p, m, v) without arithmetic, same sizes and threads.\n",
+      repetitions, repetitions == 1 ? "" : "s");
+  out += fmt::format("{:<18} {:<16} {:>3} {:<12} {:>24} {:>9} {:>8} {:>20} {:>20}\n", "implementation", "shape", "thr", "algo",
+                     "time/step", "Gparam/s", "GB/s", "of probe", "vs libtorch");
+  // A working set (p, g, m, v and max_v: 4 or 5 floats per parameter) inside the last-level cache
+  // measures the cache, not memory: marked with '*'.
+  const std::int64_t llc = last_level_cache_bytes();
+  bool any_cached = false;
+  int last_shape = -1;
+  for (auto& b : sb.specs()) {
+    if (!by.count(b.name) && !errors.count(b.name)) continue;  // filtered out
+    if (b.shape != last_shape && last_shape != -1) out += "\n";
+    last_shape = b.shape;
+    const figure t = get(b.name, to_us);
+    const figure pr = get(b.name, counter("params_per_second"));
+    const figure by_s = get(b.name, counter("bytes_per_second"));
+    // Against the median of the probe's (libtorch's) repetitions; the spread is this row's min..max.
+    auto against = [&](int other) {
+      figure f;
+      if (other < 0 || !pr.has()) return f;
+      const figure o = get(sb.specs()[other].name, counter("params_per_second"));
+      if (!o.has() || o.median <= 0) return f;
+      f.median = pr.median / o.median;
+      f.lo = pr.lo / o.median;
+      f.hi = pr.hi / o.median;
+      return f;
+    };
+    const figure fr = against(b.probe);
+    const figure sp = against(b.libtorch);
+    std::string algo_s = b.impl ? fmt::format("{}{}", to_string(b.cfg.kind), b.cfg.amsgrad ? "+ams" : "")
+                                : (b.cfg.amsgrad ? "(36 B/param)" : "(28 B/param)");
+    std::string ts = !t.has() ? "failed: " + errors[b.name]
+                              : std::isnan(t.stddev) ? fmt_time(t.median)
+                                                     : fmt::format("{} (±{:.1f}%)", fmt_time(t.median), 100.0 * t.stddev / t.median);
+    auto ratio = [](const figure& f, bool pct) {
+      if (!f.has()) return std::string("-");
+      if (pct) return fmt::format("{:.3g}% ({:.3g}..{:.3g})", 100 * f.median, 100 * f.lo, 100 * f.hi);
+      return fmt::format("{:.3g}x ({:.3g}..{:.3g})", f.median, f.lo, f.hi);
+    };
+    const shape_list& sh = sb.shapes()[b.shape];
+    const bool cached = llc > 0 && sh.numel * (b.cfg.amsgrad ? 20 : 16) <= llc;
+    any_cached = any_cached || cached;
+    out += fmt::format("{:<18} {:<16} {:>3} {:<12} {:>24} {:>9} {:>8} {:>20} {:>20}\n", b.impl_name(), sh.name + (cached ? "*" : ""),
+                       b.threads, algo_s, ts, pr.has() ? fmt::format("{:.3f}", pr.median / 1e9) : "-",
+                       by_s.has() ? fmt::format("{:.1f}", by_s.median / 1e9) : "-", b.impl ? ratio(fr, true) : "",
+                       b.impl && b.impl->name != "libtorch" ? ratio(sp, false) : "");
+  }
+  if (any_cached)
+    out += fmt::format("\n* the working set fits in the last-level cache ({} MiB): a cache figure, not a memory one.\n", llc >> 20);
+  return out;
+}
+
+void flatten(const nlohmann::json& j, const std::string& prefix, std::vector<std::pair<std::string, std::string>>& out) {
+  if (j.is_object()) {
+    for (auto& [k, v] : j.items()) flatten(v, prefix + "." + k, out);
+  } else {
+    out.emplace_back(prefix, j.is_string() ? j.get<std::string>() : j.dump());
+  }
+}
+
+bool has_flag(const std::vector<std::string>& args, const std::string& flag) {
+  for (auto& a : args)
+    if (a == "--" + flag || a.rfind("--" + flag + "=", 0) == 0) return true;
+  return false;
+}
+
+std::string flag_value(const std::vector<std::string>& args, const std::string& flag) {
+  std::string v;
+  for (auto& a : args)
+    if (a.rfind("--" + flag + "=", 0) == 0) v = a.substr(flag.size() + 3);
+  return v;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+
+int run_speed(const speed_suite& suite, const registry& reg, const speed_options& opt) {
+  namespace fs = std::filesystem;
+  // Everything that can be wrong with the input fails here, before any benchmark runs.
+  std::vector<std::string> impl_names = !opt.impls.empty() ? opt.impls : suite.impls;
+  std::vector<const impl_entry*> impls;
+  for (auto& n : impl_names)
+    if (std::none_of(impls.begin(), impls.end(), [&](auto* e) { return e->name == n; })) impls.push_back(&reg.at(n));
+  // `libtorch` first among the implementations, so each row's speedup over it is known in-run.
+  std::stable_partition(impls.begin(), impls.end(), [](auto* e) { return e->name == "libtorch"; });
+
+  fs::path suite_dir;
+  if (suite.source.rfind("embedded:", 0) != 0) suite_dir = fs::path(suite.source).parent_path();
+  std::vector<shape_list> shapes;
+  for (int k : suite.flat_log2) shapes.push_back(flat_shape(k));
+  for (auto& m : suite.models) {
+    try {
+      shapes.push_back(load_model(m, suite_dir));
+    } catch (const input_error& e) {
+      throw input_error(fmt::format("{}: speed.models: {}", suite.source, e.what()));
+    }
+  }
+
+  std::vector<int> threads;
+  const int n_max = std::max(1, opt.threads);
+  if (suite.threads == "all") threads = {n_max};
+  else if (suite.threads == "sweep")
+    for (int t = 1; t <= n_max; ++t) threads.push_back(t);
+  else
+    for (int t : suite.thread_list)
+      if (t <= n_max && std::find(threads.begin(), threads.end(), t) == threads.end()) threads.push_back(t);
+  if (threads.empty()) throw input_error(fmt::format("{}: speed.threads: every count exceeds --threads {}", suite.source, n_max));
+
+  const auto& args = opt.benchmark_args;
+  if (opt.out && has_flag(args, "benchmark_out"))
+    throw input_error("speed: give --out DIR or --benchmark_out=FILE, not both");
+  for (auto& a : args)
+    if (a.rfind("--benchmark_", 0) != 0 && a.rfind("--v=", 0) != 0)
+      throw input_error(fmt::format("speed: unknown argument '{}' (Google Benchmark flags look like --benchmark_NAME=VALUE)", a));
+
+  std::vector<int> cpus;
+  if (opt.pin) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) == 0)
+      for (int c = 0; c < CPU_SETSIZE; ++c)
+        if (CPU_ISSET(c, &set)) cpus.push_back(c);
+    if (cpus.empty()) throw input_error("speed: --pin: cannot read this process's CPU set");
+  }
+
+  // The grid. Names: IMPL/ALGO[+ams]/SHAPE/threads:T (the probe: probe/28B|36B/SHAPE/threads:T).
+  std::vector<bench_spec> specs;
+  std::vector<std::string> skipped;
+  for (std::size_t si = 0; si < shapes.size(); ++si)
+    for (int t : threads)
+      for (bool ams : suite.amsgrad) {
+        bench_spec pb;
+        pb.name = fmt::format("probe/{}B/{}/threads:{}", adam_bytes_per_param(ams), shapes[si].name, t);
+        pb.shape = static_cast<int>(si);
+        pb.cfg.amsgrad = ams;
+        pb.threads = t;
+        const int probe_index = static_cast<int>(specs.size());
+        specs.push_back(pb);
+        for (algo a : suite.algos) {
+          int lt = -1;
+          for (auto* e : impls) {
+            bench_spec b;
+            b.impl = e;
+            b.cfg = adam_config{}.with_algo(a).with_amsgrad(ams).with_weight_decay(suite.weight_decay).validated();
+            b.name = fmt::format("{}/{}{}/{}/threads:{}", e->name, to_string(a), ams ? "+ams" : "", shapes[si].name, t);
+            b.shape = pb.shape;
+            b.threads = t;
+            b.probe = probe_index;
+            b.libtorch = e->name == "libtorch" ? -1 : lt;
+            case_features f;
+            f.type = dtype::float32;
+            support s = e->supports(b.cfg, f);
+            if (!s.ok) {
+              skipped.push_back(fmt::format("{}: {}", b.name, s.reason));
+              continue;
+            }
+            if (e->name == "libtorch") lt = static_cast<int>(specs.size());
+            specs.push_back(b);
+          }
+        }
+      }
+
+  // Google Benchmark's flags: the suite's settings unless the command line gives them.
+  std::vector<std::string> gb = {"adambench speed"};
+  auto add_default = [&](const std::string& flag, const std::string& value) {
+    if (!has_flag(args, flag)) gb.push_back(fmt::format("--{}={}", flag, value));
+  };
+  add_default("benchmark_min_time", fmt::format("{}", suite.min_time));
+  add_default("benchmark_min_warmup_time", fmt::format("{}", suite.warmup_time));
+  add_default("benchmark_repetitions", fmt::format("{}", suite.repetitions));
+  add_default("benchmark_time_unit", "us");
+  if (suite.repetitions > 1) add_default("benchmark_display_aggregates_only", "true");
+  fs::path tmp, final_json;
+  if (opt.out) {
+    final_json = *opt.out / "speed.json";
+    std::error_code ec;
+    fs::create_directories(*opt.out, ec);
+    if (ec) throw input_error(fmt::format("--out {}: {}", opt.out->string(), ec.message()));
+    tmp = *opt.out / fmt::format(".speed.json.tmp{}", ::getpid());
+    gb.push_back("--benchmark_out=" + tmp.string());
+    gb.push_back("--benchmark_out_format=json");
+  }
+  for (auto& a : args) gb.push_back(a);
+  int repetitions = suite.repetitions;
+  if (has_flag(args, "benchmark_repetitions")) {
+    try {
+      repetitions = std::stoi(flag_value(args, "benchmark_repetitions"));
+    } catch (const std::exception&) {
+      throw input_error(fmt::format("speed: bad --benchmark_repetitions '{}'", flag_value(args, "benchmark_repetitions")));
+    }
+  }
+  std::vector<char*> argv;
+  for (auto& s : gb) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  int argc = static_cast<int>(gb.size());
+  benchmark::Initialize(&argc, argv.data());
+  if (argc > 1) throw input_error(fmt::format("speed: unknown or malformed Google Benchmark flag '{}'", argv[1]));
+
+  // Harness context next to Google Benchmark's own (machine, build, versions, threads, SIMD).
+  std::vector<std::pair<std::string, std::string>> ctx;
+  flatten(run_context(n_max), "adambench", ctx);
+  ctx.emplace_back("adambench.simd", simd_description());
+  ctx.emplace_back("adambench.last_level_cache_bytes", std::to_string(last_level_cache_bytes()));
+  ctx.emplace_back("adambench.suite", suite.source);
+  ctx.emplace_back("adambench.thread_counts", fmt::format("{}", fmt::join(threads, ",")));
+  ctx.emplace_back("adambench.pinned", opt.pin ? fmt::format("OpenMP thread k on CPU {}", fmt::join(cpus, ",")) : "no");
+  ctx.emplace_back("adambench.interleaving", has_flag(args, "benchmark_enable_random_interleaving")
+                                                 ? "random (Google Benchmark) over shape-major order"
+                                                 : "shape-major: probe, libtorch, others per shape");
+  ctx.emplace_back("adambench.schema_version", std::to_string(result_schema_version));
+  for (auto& [k, v] : ctx) benchmark::AddCustomContext(k, v);
+
+  speed_bench sb(std::move(shapes), std::move(specs), std::move(cpus));
+  sb.set_temp_file(tmp);
+  for (std::size_t i = 0; i < sb.specs().size(); ++i) {
+    auto* b = benchmark::RegisterBenchmark(sb.specs()[i].name.c_str(),
+                                           [&sb, i](benchmark::State& st) { sb.run(st, static_cast<int>(i)); });
+    b->UseRealTime();  // OpenMP threads work while the main thread's CPU clock sees one of them
+    b->ComputeStatistics("min", stat_min);
+    b->ComputeStatistics("max", stat_max);
+  }
+  for (auto& s : skipped) fmt::print(stderr, "speed: skipped {}\n", s);
+
+  const bool console = !has_flag(args, "benchmark_format") || flag_value(args, "benchmark_format") == "console";
+  const bool color = ::isatty(1) && !(has_flag(args, "benchmark_color") && flag_value(args, "benchmark_color") != "true" &&
+                                      flag_value(args, "benchmark_color") != "auto");
+  collecting_reporter display(color ? benchmark::ConsoleReporter::OO_ColorTabular : benchmark::ConsoleReporter::OO_Tabular);
+  std::size_t ran = 0;
+  try {
+    ran = console ? benchmark::RunSpecifiedBenchmarks(&display) : benchmark::RunSpecifiedBenchmarks();
+  } catch (...) {
+    benchmark::ClearRegisteredBenchmarks();
+    sb.release();
+    if (!tmp.empty()) fs::remove(tmp);
+    throw;
+  }
+  benchmark::ClearRegisteredBenchmarks();
+  sb.release();
+  std::fflush(stdout);
+
+  if (interrupted.load()) sb.stop_interrupted();  // during the last benchmark
+  if (ran == 0 && !has_flag(args, "benchmark_list_tests")) {
+    // Google Benchmark has said so on stderr, in one line naming the filter.
+    std::error_code ec;
+    if (!tmp.empty()) fs::remove(tmp, ec);
+    return 2;
+  }
+  std::string summary;
+  if (console && !has_flag(args, "benchmark_list_tests")) {
+    summary = summary_table(sb, display.runs(), repetitions);
+    fmt::print("{}", summary);
+  }
+  if (opt.out) {
+    std::error_code ec;
+    fs::rename(tmp, final_json, ec);
+    if (ec) {
+      fs::remove(tmp);
+      throw input_error(fmt::format("cannot write {}: {}", final_json.string(), ec.message()));
+    }
+    if (!summary.empty()) write_file_atomic(*opt.out / "speed.txt", summary);
+    fmt::print("wrote {}\n", final_json.string());
+  }
+  return 0;
+}
+
+}  // namespace adambench

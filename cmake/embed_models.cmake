@@ -1,0 +1,11 @@
+# Writes OUT: a C++ table of (name, text) for every model shape file in FILES (docs/speed.md).
+set(_src "#include <string_view>\n#include <utility>\nnamespace adambench {\nextern const std::pair<std::string_view, std::string_view> embedded_models[];\nextern const int embedded_model_count;\nconst std::pair<std::string_view, std::string_view> embedded_models[] = {\n")
+set(_n 0)
+foreach(_f ${FILES})
+  get_filename_component(_name ${_f} NAME_WE)
+  file(READ ${_f} _text)
+  set(_src "${_src}  {\"${_name}\", R\"adambench_model(${_text})adambench_model\"},\n")
+  math(EXPR _n "${_n} + 1")
+endforeach()
+set(_src "${_src}  {\"\", \"\"}};\nconst int embedded_model_count = ${_n};\n}\n")
+file(WRITE ${OUT} "${_src}")

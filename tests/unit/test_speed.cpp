@@ -1,0 +1,174 @@
+// The speed runner's inputs: shipped model shape lists, model files, the [speed] suite table, and
+// the bandwidth probe's access pattern. (Speed targets are benchmark results, not timed tests.)
+#include "core/suite.h"
+#include "runners/probe.h"
+#include "runners/speed.h"
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+
+using namespace adambench;
+
+namespace {
+std::int64_t count_params(const shape_list& s) {
+  std::int64_t n = 0;
+  for (auto& sh : s.shapes) n += numel_of(sh);
+  return n;
+}
+}  // namespace
+
+TEST_CASE("speed: shipped models hold the real architectures' parameter counts") {
+  struct want {
+    const char* name;
+    std::int64_t params, tensors;
+  };
+  const std::int64_t llama = 4 * 4096LL * 4096 + 3 * 4096LL * 11008 + 2 * 4096;
+  for (want w : {want{"resnet50", 25'557'032, 161}, want{"bert_base", 109'482'240, 199}, want{"gpt2_small", 124'439'808, 148},
+                 want{"llama2_7b_layer", llama, 9}, want{"many_small", 10'240'000, 10'000}}) {
+    INFO(w.name);
+    shape_list s = load_model(w.name, {});
+    CHECK(s.name == w.name);
+    CHECK(s.numel == w.params);
+    CHECK(count_params(s) == w.params);
+    CHECK(static_cast<std::int64_t>(s.shapes.size()) == w.tensors);
+  }
+  // GPT-2: two thirds of the tensors hold about 0.1% of the parameters (design.md §6).
+  shape_list g = load_model("gpt2_small", {});
+  std::int64_t small = 0, small_params = 0;
+  for (auto& sh : g.shapes)
+    if (sh.size() == 1) ++small, small_params += numel_of(sh);
+  CHECK(small == 98);
+  CHECK(small_params < g.numel / 500);
+  for (auto& sh : load_model("many_small", {}).shapes) CHECK(sh == shape_t{1024});
+  CHECK(shipped_models().size() >= 5);
+}
+
+TEST_CASE("speed: model file format") {
+  shape_list s = parse_model_file("# comment\n\nw 3 4   # trailing\nscalar\nb 5 *3\nempty 0 7\n@params 28\n@tensors 6\n", "m", "m.txt");
+  REQUIRE(s.shapes.size() == 6);
+  CHECK(s.shapes[0] == shape_t{3, 4});
+  CHECK(s.shapes[1].empty());  // 0-dim: one element
+  CHECK(s.shapes[2] == shape_t{5});
+  CHECK(s.shapes[4] == shape_t{5});
+  CHECK(s.shapes[5] == shape_t{0, 7});
+  CHECK(s.numel == 12 + 1 + 15 + 0);
+  CHECK_THROWS_WITH(parse_model_file("w 3 x\n", "m", "m.txt"), "m.txt:1: dimension 'x' is not a non-negative integer");
+  CHECK_THROWS_WITH(parse_model_file("w 3\nv -2\n", "m", "m.txt"), "m.txt:2: dimension '-2' is not a non-negative integer");
+  CHECK_THROWS_WITH(parse_model_file("w 3 *0\n", "m", "m.txt"), "m.txt:1: repeat count must be >= 1");
+  CHECK_THROWS_WITH(parse_model_file("w 3\n@params 4\n", "m", "m.txt"), "m.txt: @params says 4 but the tensors hold 3");
+  CHECK_THROWS_WITH(parse_model_file("w 3\n@tensors 2\n", "m", "m.txt"), "m.txt: @tensors says 2 but the file lists 1");
+  CHECK_THROWS_WITH(parse_model_file("@bogus 1\n", "m", "m.txt"), "m.txt:1: unknown directive @bogus");
+  CHECK_THROWS_WITH(parse_model_file("# nothing\n", "m", "m.txt"), "m.txt: no tensors");
+}
+
+TEST_CASE("speed: models by name or path") {
+  CHECK_THROWS_WITH(load_model("nope", {}), Catch::StartsWith("unknown model 'nope': shipped models are ") && Catch::Contains("gpt2_small"));
+  CHECK_THROWS_WITH(load_model("no/such/file.txt", {}), "no/such/file.txt: no such model file");
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / "adambench_test_speed";
+  fs::create_directories(dir);
+  std::ofstream(dir / "mine.txt") << "a 2 2\nb 3\n";
+  shape_list s = load_model((dir / "mine.txt").string(), {});
+  CHECK(s.name == "mine");
+  CHECK(s.numel == 7);
+  // A relative path is also tried next to the suite file.
+  CHECK(load_model("mine.txt", dir).numel == 7);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("speed: flat shapes") {
+  CHECK(flat_shape(10).name == "flat_1K");
+  CHECK(flat_shape(24).name == "flat_16M");
+  CHECK(flat_shape(26).name == "flat_64M");
+  CHECK(flat_shape(3).name == "flat_8");
+  CHECK(flat_shape(26).numel == (1 << 26));
+  CHECK(flat_shape(20).shapes == std::vector<shape_t>{{1 << 20}});
+}
+
+TEST_CASE("speed: [speed] suite table") {
+  speed_suite s = parse_speed_suite(
+      "[speed]\nimpls = ['eigen']\nflat = [10, 12]\nmodels = 'gpt2_small'\nalgo = ['adam', 'adamw']\namsgrad = [false, true]\n"
+      "threads = 'sweep'\nrepetitions = 9\nmin_time = 0.2\nwarmup_time = 0\nweight_decay = 0.01\n",
+      "s.toml");
+  CHECK(s.impls == std::vector<std::string>{"eigen"});
+  CHECK(s.flat_log2 == std::vector<int>{10, 12});
+  CHECK(s.models == std::vector<std::string>{"gpt2_small"});
+  CHECK(s.algos == std::vector<algo>{algo::adam, algo::adamw});
+  CHECK(s.amsgrad == std::vector<bool>{false, true});
+  CHECK(s.threads == "sweep");
+  CHECK(s.repetitions == 9);
+  CHECK(s.min_time == 0.2);
+  CHECK(s.warmup_time == 0.0);
+  CHECK(s.weight_decay == 0.01);
+  speed_suite t = parse_speed_suite("[speed]\nflat = 20\nthreads = [1, 2]\n", "s.toml");
+  CHECK(t.threads == "list");
+  CHECK(t.thread_list == std::vector<int>{1, 2});
+  CHECK(t.impls == std::vector<std::string>{"eigen", "libtorch"});
+
+  CHECK_THROWS_WITH(parse_speed_suite("[agree]\n", "s.toml"), "s.toml: no [speed] table");
+  CHECK_THROWS_WITH(parse_speed_suite("[speed]\n", "s.toml"), "s.toml: speed: no shapes (give flat and/or models)");
+  CHECK_THROWS_WITH(parse_speed_suite("[speed]\nflat = 10\nbogus = 1\n", "s.toml"), "s.toml: speed.bogus: unknown field");
+  CHECK_THROWS_WITH(parse_speed_suite("[speed]\nflat = 40\n", "s.toml"), "s.toml: speed.flat: log2 size 40 must be in [0, 30]");
+  CHECK_THROWS_WITH(parse_speed_suite("[speed]\nflat = 10\nthreads = 'many'\n", "s.toml"), Catch::StartsWith("s.toml: speed.threads: expected"));
+  CHECK_THROWS_WITH(parse_speed_suite("[speed]\nflat = 10\nthreads = [0]\n", "s.toml"), "s.toml: speed.threads: thread count 0 must be >= 1");
+  CHECK_THROWS_WITH(parse_speed_suite("[speed]\nflat = 10\nalgo = 'sgd'\n", "s.toml"), Catch::StartsWith("s.toml: speed.algo: invalid algo"));
+  CHECK_THROWS_WITH(parse_speed_suite("[speed]\nflat = 10\nrepetitions = 0\n", "s.toml"), "s.toml: speed.repetitions: 0 must be in [1, 1000]");
+  CHECK_THROWS_WITH(parse_speed_suite("[speed]\nflat = 10\nimpls = [1]\n", "s.toml"), "s.toml: speed.impls: expected a string");
+  CHECK_THROWS_WITH(parse_speed_suite("[speed\n", "s.toml"), Catch::StartsWith("s.toml:1:"));
+}
+
+TEST_CASE("speed: the shipped suites' speed sections parse and gate with >= 9 repetitions") {
+  for (const char* n : {"smoke", "ci", "full"}) {
+    INFO(n);
+    speed_suite s = parse_speed_suite(embedded_suite(n), n);
+    CHECK(!s.impls.empty());
+    for (auto& m : s.models) CHECK_NOTHROW(load_model(m, {}));
+  }
+  CHECK(parse_speed_suite(embedded_suite("ci"), "ci").repetitions >= 9);
+  CHECK(parse_speed_suite(embedded_suite("full"), "full").repetitions >= 9);
+  speed_suite full = parse_speed_suite(embedded_suite("full"), "full");
+  CHECK(full.flat_log2.front() == 10);
+  CHECK(full.flat_log2.back() == 26);
+  CHECK(full.threads == "sweep");
+}
+
+TEST_CASE("speed: the probe moves Adam's bytes: reads p, g, m, v; writes p, m, v") {
+  CHECK(adam_bytes_per_param(false) == 28);
+  CHECK(adam_bytes_per_param(true) == 36);
+  for (bool ams : {false, true})
+    for (int threads : {1, 2}) {
+      INFO("amsgrad " << ams << " threads " << threads);
+      std::vector<host_tensor> p, g;
+      std::vector<tensor_view> pv, gv;
+      for (shape_t s : {shape_t{40000}, shape_t{}, shape_t{0}, shape_t{17, 3}}) {
+        p.emplace_back(dtype::float32, s);
+        g.emplace_back(dtype::float32, s);
+      }
+      for (std::size_t t = 0; t < p.size(); ++t)
+        for (std::int64_t i = 0; i < p[t].numel(); ++i) {
+          p[t].set(i, 1.0 + static_cast<double>(i % 7));
+          g[t].set(i, 0.5);
+        }
+      for (auto& x : p) pv.push_back(x.view());
+      for (auto& x : g) gv.push_back(x.view());
+      bandwidth_probe pr(pv, gv, ams, threads);
+      CHECK(pr.numel() == 40000 + 1 + 0 + 51);
+      // m, v (and max_v) start at 0: p <- m, m <- v, v <- (max_v <-) p + g.
+      pr.step();
+      pr.step();
+      pr.step();
+      for (std::size_t t = 0; t < p.size(); ++t)
+        for (std::int64_t i = 0; i < p[t].numel(); ++i) {
+          const double p0 = 1.0 + static_cast<double>(i % 7);
+          // Without amsgrad the values cycle p -> v -> m -> p (+ g once per cycle): after three
+          // steps p = p0 + g. With amsgrad the cycle is four long: p = 0 after three.
+          REQUIRE(p[t].get(i) == (ams ? 0.0 : p0 + 0.5));
+        }
+    }
+}
+
+TEST_CASE("speed: machine facts for the context") {
+  CHECK(simd_description().find("floats per Eigen packet") != std::string::npos);
+  CHECK(last_level_cache_bytes() >= 0);
+}
