@@ -68,6 +68,8 @@ int cli_main(int argc, char** argv, const registry& reg) {
   speed->add_option("--impl", sp_impls, "implementations to time (repeatable; default: the suite's list)");
   speed->add_option("--out", sp_out, "folder for speed.json (Google Benchmark JSON) and speed.txt (summary)");
   speed->add_flag("--pin", sp_pin, "pin OpenMP thread k to CPU k (sched_setaffinity)");
+  std::string sp_shard;
+  speed->add_option("--shard", sp_shard, "run the I-th of N interleaved slices of the shape lists (join with `adambench merge`)");
 
   // converge
   auto* converge = app.add_subcommand("converge", "train workloads with every implementation: curves, steps to target, drift");
@@ -83,6 +85,8 @@ int cli_main(int argc, char** argv, const registry& reg) {
   converge->add_option("--text", cv_text, "text corpus for char_lm (default: /usr/share/common-licenses/GPL-3)");
   converge->add_option("--out", cv_out, "folder for converge.json and curves/*.csv");
   converge->add_flag("--quiet", cv_quiet, "no progress lines");
+  std::string cv_shard;
+  converge->add_option("--shard", cv_shard, "run the I-th of N interleaved slices of the cases (join with `adambench merge`)");
 
   // list
   auto* list = app.add_subcommand("list", "implementations in this build and what they support");
@@ -136,6 +140,7 @@ int cli_main(int argc, char** argv, const registry& reg) {
       so.threads = threads;
       if (!sp_out.empty()) so.out = sp_out;
       so.pin = sp_pin;
+      if (!sp_shard.empty()) so.shard = parse_shard(sp_shard);
       so.benchmark_args = speed->remaining();
       for (auto& n : so.impls) reg.at(n);  // unknown names fail before any work
       return run_speed(suite, reg, so);
@@ -153,6 +158,7 @@ int cli_main(int argc, char** argv, const registry& reg) {
       co.threads = threads;
       if (!cv_out.empty()) co.out = cv_out;
       co.quiet = cv_quiet;
+      if (!cv_shard.empty()) co.shard = parse_shard(cv_shard);
       return run_converge(suite, reg, co);
     }
     if (auto rc = run_gate_commands(*gate)) return *rc;

@@ -379,6 +379,12 @@ int run_converge(const converge_suite& suite_in, const registry& reg, const conv
     });
     if (suite.cases.empty()) throw input_error(fmt::format("{}: no case matches --case {}", suite.source, fmt::join(opt.case_filter, ", ")));
   }
+  if (opt.shard.second > 1) {
+    std::vector<converge_case> mine;
+    for (std::size_t i = 0; i < suite.cases.size(); ++i)
+      if (static_cast<int>(i % opt.shard.second) == opt.shard.first - 1) mine.push_back(suite.cases[i]);
+    suite.cases = std::move(mine);
+  }
   for (auto& c : suite.cases) {
     if (!opt.data_dir.empty()) c.workload.data_dir = opt.data_dir;
     if (c.workload.data_dir.empty()) c.workload.data_dir = default_fashion_mnist_dir;
@@ -722,6 +728,7 @@ int run_converge(const converge_suite& suite_in, const registry& reg, const conv
     j["summary"] = {{"runs", n_runs}, {"reached_target", n_reached}, {"diverged", n_div}, {"skipped", n_skip}, {"errors", n_err},
                     {"expectations_unmet", unmet.size()}, {"seconds", seconds}};
     j["expectations_unmet"] = unmet;
+    if (opt.shard.second > 1) j["shard"] = fmt::format("{}/{}", opt.shard.first, opt.shard.second);
     j["interrupted"] = !stopped_at.empty();
     if (!stopped_at.empty()) j["stopped_at"] = stopped_at;
     j["runs"] = runs;

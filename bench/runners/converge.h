@@ -78,6 +78,7 @@ struct converge_options {
   int threads = 1;
   std::optional<std::filesystem::path> out;
   bool quiet = false;
+  std::pair<int, int> shard{1, 1};     ///< `--shard I/N`: cases i with i % N == I - 1 (after --case)
 };
 
 /// Checks every case's inputs (files, options, implementation names) before any work: throws input_error.

@@ -458,6 +458,13 @@ int run_speed(const speed_suite& suite, const registry& reg, const speed_options
       throw input_error(fmt::format("{}: speed.models: {}", suite.source, e.what()));
     }
   }
+  // --shard I/N: every N-th shape list (each keeps its probe, so a shard stands alone).
+  if (opt.shard.second > 1) {
+    std::vector<shape_list> mine;
+    for (std::size_t i = 0; i < shapes.size(); ++i)
+      if (static_cast<int>(i % opt.shard.second) == opt.shard.first - 1) mine.push_back(std::move(shapes[i]));
+    shapes = std::move(mine);
+  }
 
   std::vector<int> threads;
   const int n_max = std::max(1, opt.threads);

@@ -39,6 +39,7 @@ struct speed_options {
   std::optional<std::filesystem::path> out;  ///< folder for speed.json and speed.txt
   bool pin = false;                ///< pin OpenMP threads to CPUs (sched_setaffinity)
   std::vector<std::string> benchmark_args;   ///< passed to benchmark::Initialize
+  std::pair<int, int> shard{1, 1};           ///< `--shard I/N`: shape lists i with i % N == I - 1
 };
 
 /// Registers and runs the suite's benchmarks, prints Google Benchmark's table and the summary,

@@ -53,4 +53,10 @@ a=json.load(open('$tmp/agree/agree.json'))['results']; m=json.load(open('$tmp/me
 key=lambda r:(r['case'],r['impl'],r['dtype'],r['seed'])
 assert sorted(map(key,a))==sorted(map(key,m)), (len(a),len(m))"
 check "bad shard: 2" 2 --stderr-lines 1 -- "$CLI" agree smoke --shard 3/2
+for i in 1 2; do
+  "$CLI" --threads 1 converge smoke --case quadratic --case logreg --case rosenbrock --quiet --shard $i/2 --out "$tmp/c$i" >/dev/null
+done
+"$CLI" --threads 1 converge smoke --case quadratic --case logreg --case rosenbrock --quiet --out "$tmp/call" >/dev/null
+check "merge joins converge shards" 0 -- "$CLI" merge --out "$tmp/cmerged.json" "$tmp/c1/converge.json" "$tmp/c2/converge.json"
+check "merged converge shards equal the unsharded run" 0 --stdout "0 regressions" -- "$CLI" compare "$tmp/call/converge.json" "$tmp/cmerged.json"
 finish
