@@ -181,6 +181,13 @@ int cli_main(int argc, char** argv, const registry& reg) {
   } catch (const input_error& e) {
     fmt::print(stderr, "adambench: {}\n", e.what());
     return 2;
+  } catch (const io_error& e) {
+    fmt::print(stderr, "adambench: {}\n", e.what());
+    return 4;
+  } catch (const std::exception& e) {  // no exception escapes main: one line, exit 4
+    std::string what = e.what();
+    fmt::print(stderr, "adambench: internal error: {}\n", what.substr(0, what.find('\n')));
+    return 4;
   }
   return 2;
 }

@@ -3,7 +3,7 @@
 #include "core/adam_config.h"
 #include "core/results.h"
 #include "gate/compare.h"
-#include "gate/stats.h"
+#include "core/stats.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>

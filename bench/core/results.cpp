@@ -17,24 +17,24 @@ void write_file_atomic(const std::filesystem::path& path, const std::string& tex
   namespace fs = std::filesystem;
   std::error_code ec;
   if (path.has_parent_path()) fs::create_directories(path.parent_path(), ec);
-  if (ec) throw input_error(fmt::format("cannot create folder {}: {}", path.parent_path().string(), ec.message()));
+  if (ec) throw io_error(fmt::format("cannot create folder {}: {}", path.parent_path().string(), ec.message()));
   fs::path tmp = path;
   tmp += fmt::format(".tmp{}", ::getpid());
   {
     std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) throw input_error(fmt::format("cannot write {}", tmp.string()));
+    if (!f) throw io_error(fmt::format("cannot write {}", tmp.string()));
     f.write(text.data(), static_cast<std::streamsize>(text.size()));
     f.flush();
     if (!f) {
       f.close();
       fs::remove(tmp, ec);
-      throw input_error(fmt::format("cannot write {}", tmp.string()));
+      throw io_error(fmt::format("cannot write {}", tmp.string()));
     }
   }
   fs::rename(tmp, path, ec);
   if (ec) {
-    fs::remove(tmp);
-    throw input_error(fmt::format("cannot rename {} to {}: {}", tmp.string(), path.string(), ec.message()));
+    fs::remove(tmp, ec);
+    throw io_error(fmt::format("cannot rename {} to {}: {}", tmp.string(), path.string(), ec.message()));
   }
 }
 

@@ -2,7 +2,7 @@
 
 #include "core/adam_config.h"
 #include "core/results.h"
-#include "gate/stats.h"
+#include "core/stats.h"
 
 #include <algorithm>
 #include <cmath>

@@ -38,41 +38,6 @@ double scaled_lr(double base, lr_scaling s, std::int64_t batch, std::int64_t bas
 
 namespace {
 
-double median_of(std::vector<double> x) {
-  std::sort(x.begin(), x.end());  // +inf (never reached) sorts last
-  const std::size_t n = x.size();
-  if (n == 0) return std::nan("");
-  if (n % 2) return x[n / 2];
-  if (std::isinf(x[n / 2])) return x[n / 2];
-  return 0.5 * (x[n / 2 - 1] + x[n / 2]);
-}
-
-}  // namespace
-
-median_ci bootstrap_median(const std::vector<double>& x, double level, int resamples, std::uint64_t seed) {
-  median_ci r;
-  if (x.empty()) return {std::nan(""), std::nan(""), std::nan("")};
-  r.median = median_of(x);
-  std::mt19937_64 g(seed);
-  std::uniform_int_distribution<std::size_t> pick(0, x.size() - 1);
-  std::vector<double> meds(static_cast<std::size_t>(resamples)), s(x.size());
-  for (auto& m : meds) {
-    for (auto& v : s) v = x[pick(g)];
-    m = median_of(s);
-  }
-  std::sort(meds.begin(), meds.end());
-  const double a = (1 - level) / 2;
-  auto q = [&](double p) {
-    const auto i = static_cast<std::size_t>(std::clamp(std::floor(p * (resamples - 1) + 0.5), 0.0, resamples - 1.0));
-    return meds[i];
-  };
-  r.lo = q(a);
-  r.hi = q(1 - a);
-  return r;
-}
-
-namespace {
-
 using clock_type = std::chrono::steady_clock;
 double seconds_since(clock_type::time_point t) { return std::chrono::duration<double>(clock_type::now() - t).count(); }
 
@@ -596,7 +561,7 @@ int run_converge(const converge_suite& suite_in, const registry& reg, const conv
           continue;
         }
         table_row row{c.name, name, B, lr, bootstrap_median(vl), bootstrap_median(va), bootstrap_median(st), bootstrap_median(wt),
-                      static_cast<double>(fails) / counted, median_of(tp), median_of(sh), counted, NAN, NAN, c.target.has_value(), note};
+                      static_cast<double>(fails) / counted, stats::median(tp), stats::median(sh), counted, NAN, NAN, c.target.has_value(), note};
         auto worst = [](const std::vector<double>& x) {
           double m = 0;
           for (double v : x) m = std::isnan(v) || std::isnan(m) ? NAN : std::max(m, v);

@@ -5,6 +5,7 @@
 /// curve, throughput. docs/convergence.md describes the suite fields, metrics and thresholds.
 #include "core/adam_config.h"
 #include "core/optimizer.h"
+#include "core/stats.h"
 #include "runners/schedules.h"
 #include "workloads/workload.h"
 
@@ -62,12 +63,8 @@ double scaled_lr(double base, lr_scaling s, std::int64_t batch, std::int64_t bas
 /// Name of the SGD-with-momentum baseline row (torch.optim.SGD semantics), converge runner only.
 inline constexpr const char* sgd_baseline_name = "sgd-momentum";
 
-/// Median and percentile-bootstrap interval (fixed generator seed, so reports are reproducible).
-struct median_ci {
-  double median = 0, lo = 0, hi = 0;
-};
-median_ci bootstrap_median(const std::vector<double>& x, double level = 0.95, int resamples = 2000,
-                           std::uint64_t seed = 20240601);
+using stats::bootstrap_median;
+using stats::median_ci;
 
 struct converge_options {
   std::vector<std::string> impls;      ///< overrides suite and case lists when not empty

@@ -8,6 +8,7 @@
 #include "runners/speed.h"
 
 #include "core/results.h"
+#include "core/stats.h"
 #include "runners/context.h"
 #include "runners/probe.h"
 
@@ -142,12 +143,6 @@ struct bench_spec {
   std::string impl_name() const { return impl ? impl->name : "probe"; }
 };
 
-double median_of(std::vector<double> v) {
-  if (v.empty()) return std::nan("");
-  std::sort(v.begin(), v.end());
-  const std::size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 double min_of(const std::vector<double>& v) { return v.empty() ? 0.0 : *std::min_element(v.begin(), v.end()); }
 double max_of(const std::vector<double>& v) { return v.empty() ? 0.0 : *std::max_element(v.begin(), v.end()); }
 
@@ -199,9 +194,9 @@ class speed_bench {
     rates_[i].push_back(rate);
     // Against the probe and libtorch of the same case, measured earlier in this run (the median
     // of their timed runs so far; the summary's spread comes from this row's repetitions).
-    if (b.impl && b.probe >= 0 && !rates_[b.probe].empty()) st.counters["probe_fraction"] = rate / median_of(rates_[b.probe]);
+    if (b.impl && b.probe >= 0 && !rates_[b.probe].empty()) st.counters["probe_fraction"] = rate / stats::median(rates_[b.probe]);
     if (b.impl && b.libtorch >= 0 && !rates_[b.libtorch].empty())
-      st.counters["speedup_vs_libtorch"] = rate / median_of(rates_[b.libtorch]);
+      st.counters["speedup_vs_libtorch"] = rate / stats::median(rates_[b.libtorch]);
     st.SetLabel(fmt::format("{} params in {} tensors, {} B/param", sh.numel, sh.shapes.size(), bpp));
   }
 

@@ -28,7 +28,7 @@ check "unknown implementation: exit 2, one line" 2 --stderr-lines 1 -- "$CLI" ag
 check "unknown option: exit 2, one line" 2 --stderr-lines 1 -- "$CLI" agree --bogus
 check "bad dtype: exit 2, one line" 2 --stderr-lines 1 -- "$CLI" agree smoke --dtype float8
 touch "$tmp/afile"
-check "unwritable --out: exit 2, one line" 2 --stderr-lines 1 -- "$CLI" agree smoke --quiet --out "$tmp/afile/sub"
+check "unwritable --out: exit 4 (I/O), one line" 4 --stderr-lines 1 -- "$CLI" agree smoke --quiet --out "$tmp/afile/sub"
 mkdir -p "$tmp/keep" && echo '{"old": true}' > "$tmp/keep/agree.json"
 check "a failing run still exits 2 before touching an earlier result" 2 -- "$CLI" agree smoke --impl nope --out "$tmp/keep"
 assert "earlier result intact" grep -q old "$tmp/keep/agree.json"

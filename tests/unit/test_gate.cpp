@@ -1,6 +1,6 @@
 #include "core/adam_config.h"
 #include "gate/compare.h"
-#include "gate/stats.h"
+#include "core/stats.h"
 
 #include <catch2/catch.hpp>
 #include <filesystem>

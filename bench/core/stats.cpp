@@ -1,16 +1,41 @@
-#include "gate/stats.h"
+#include "core/stats.h"
 
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <random>
 
 namespace adambench::stats {
 
 double median(std::vector<double> x) {
-  if (x.empty()) return std::nan("");
-  std::sort(x.begin(), x.end());
+  std::sort(x.begin(), x.end());  // +inf (never reached) sorts last
   const std::size_t n = x.size();
-  return n % 2 ? x[n / 2] : 0.5 * (x[n / 2 - 1] + x[n / 2]);
+  if (n == 0) return std::nan("");
+  if (n % 2) return x[n / 2];
+  if (std::isinf(x[n / 2])) return x[n / 2];
+  return 0.5 * (x[n / 2 - 1] + x[n / 2]);
+}
+
+median_ci bootstrap_median(const std::vector<double>& x, double level, int resamples, std::uint64_t seed) {
+  median_ci r;
+  if (x.empty()) return {std::nan(""), std::nan(""), std::nan("")};
+  r.median = median(x);
+  std::mt19937_64 g(seed);
+  std::uniform_int_distribution<std::size_t> pick(0, x.size() - 1);
+  std::vector<double> meds(static_cast<std::size_t>(resamples)), s(x.size());
+  for (auto& m : meds) {
+    for (auto& v : s) v = x[pick(g)];
+    m = median(s);
+  }
+  std::sort(meds.begin(), meds.end());
+  const double a = (1 - level) / 2;
+  auto q = [&](double p) {
+    const auto i = static_cast<std::size_t>(std::clamp(std::floor(p * (resamples - 1) + 0.5), 0.0, resamples - 1.0));
+    return meds[i];
+  };
+  r.lo = q(a);
+  r.hi = q(1 - a);
+  return r;
 }
 
 namespace {

@@ -1,11 +1,20 @@
 #pragma once
-/// Statistics for the gate: Mann-Whitney U, medians, bootstrap intervals.
+/// Shared statistics: medians, percentile-bootstrap intervals, the Mann-Whitney U test.
+/// Used by the gate (speed), the convergence runner (seeds) and the reports' figures.
 #include <cstdint>
 #include <vector>
 
 namespace adambench::stats {
 
+/// Median; NaN for an empty sample. +inf values (e.g. "never reached") sort last and count.
 double median(std::vector<double> x);
+
+/// Median and percentile-bootstrap interval (fixed generator seed, so reports are reproducible).
+struct median_ci {
+  double median = 0, lo = 0, hi = 0;
+};
+median_ci bootstrap_median(const std::vector<double>& x, double level = 0.95, int resamples = 2000,
+                           std::uint64_t seed = 20240601);
 
 /// Two-sided Mann-Whitney U test of "x and y come from the same distribution".
 /// Exact p-value (enumerating the U distribution) when both samples have at most 30 values and
