@@ -5,12 +5,12 @@
 Inputs are the stored fixtures (tests/fixtures/, made by `adambench speed` and `adambench converge`)
 and small hand-made files for the edge cases.
 """
-import importlib.util
 import json
 import os
 import shutil
 import subprocess
 import tempfile
+import sys
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -19,9 +19,9 @@ SCRIPT = os.path.join(ROOT, "scripts", "report.py")
 FIX = os.path.join(ROOT, "tests", "fixtures")
 PY = "/usr/bin/python3"
 
-spec = importlib.util.spec_from_file_location("report", SCRIPT)
-report = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(report)
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+from adambench_report import load as report_load, tables  # noqa: E402
+from adambench_report.common import InputError  # noqa: E402
 
 
 def load(path):
@@ -77,20 +77,20 @@ class Tmp(unittest.TestCase):
 
 class Parsing(Tmp):
     def test_classify(self):
-        self.assertEqual(report.classify(agree_doc(), "a"), "agree")
-        self.assertEqual(report.classify({"schema_version": 1, "kind": "converge", "runs": []}, "c"), "converge")
-        self.assertEqual(report.classify({"context": {}, "benchmarks": []}, "s"), "speed")
-        for bad in ({"hello": 1}, [], {"kind": "agree", "schema_version": 2}, {"kind": "sweep", "schema_version": 1}, 3):
-            with self.assertRaises(report.InputError):
-                report.classify(bad, "x")
+        self.assertEqual(report_load.classify(agree_doc(), "a"), "agree")
+        self.assertEqual(report_load.classify({"schema_version": 1, "kind": "converge", "runs": []}, "c"), "converge")
+        self.assertEqual(report_load.classify({"context": {}, "benchmarks": []}, "s"), "speed")
+        for bad in ({"hello": 1}, [], {"kind": "agree", "schema_version": 2}, {"kind": "nonsense", "schema_version": 1}, 3):
+            with self.assertRaises(InputError):
+                report_load.classify(bad, "x")
 
     def test_agree_worst_error_over_params_and_state(self):
-        a = report.parse_agree(agree_doc(), "a")
+        a = report_load.parse_agree(agree_doc(), "a")
         r = a["results"][0]
         # step, worst max_err_u over params/m/v/max_v, worst ULP of the parameters
         self.assertEqual(r["checks"][0][:3], (1, 0.5, 1.0))
         self.assertEqual(r["checks"][1][:3], (10, 0.9, 7.0))  # max_v counts for the error bound
-        head, rows, failures = report.agree_verdicts([a])
+        head, rows, failures = tables.agree_verdicts([a])
         self.assertEqual(rows[0][:5], ["eigen", 1, 1, 0, 0])
         self.assertEqual(rows[1][:5], ["fused", 0, 0, 0, 1])
         self.assertIn("no CPU kernel", rows[1][5])
@@ -100,23 +100,23 @@ class Parsing(Tmp):
     def test_agree_missing_field(self):
         doc = agree_doc()
         del doc["results"][0]["verdict"]
-        with self.assertRaisesRegex(report.InputError, r"results\[0\].*verdict"):
-            report.parse_agree(doc, "a.json")
+        with self.assertRaisesRegex(InputError, r"results\[0\].*verdict"):
+            report_load.parse_agree(doc, "a.json")
         doc = agree_doc()
         doc["results"][0]["verdict"] = "maybe"
-        with self.assertRaisesRegex(report.InputError, "unknown verdict"):
-            report.parse_agree(doc, "a.json")
+        with self.assertRaisesRegex(InputError, "unknown verdict"):
+            report_load.parse_agree(doc, "a.json")
 
     def test_bench_names(self):
-        self.assertEqual(report.parse_bench_name("eigen/adam/flat_1M/threads:2/real_time"), ("eigen", "adam", "flat_1M", 2))
-        self.assertEqual(report.parse_bench_name("probe/28B/resnet50/threads:1/real_time"), ("probe", "28B", "resnet50", 1))
-        self.assertEqual(report.parse_bench_name("libtorch/adamw+ams/gpt2_small/threads:4"), ("libtorch", "adamw+ams", "gpt2_small", 4))
-        self.assertEqual(report.numel_of("flat_4K", ""), (4096, 1))
-        self.assertEqual(report.numel_of("resnet50", "25557032 params in 161 tensors, 28 B/param"), (25557032, 161))
+        self.assertEqual(report_load.parse_bench_name("eigen/adam/flat_1M/threads:2/real_time"), ("eigen", "adam", "flat_1M", 2))
+        self.assertEqual(report_load.parse_bench_name("probe/28B/resnet50/threads:1/real_time"), ("probe", "28B", "resnet50", 1))
+        self.assertEqual(report_load.parse_bench_name("libtorch/adamw+ams/gpt2_small/threads:4"), ("libtorch", "adamw+ams", "gpt2_small", 4))
+        self.assertEqual(report_load.numel_of("flat_4K", ""), (4096, 1))
+        self.assertEqual(report_load.numel_of("resnet50", "25557032 params in 161 tensors, 28 B/param"), (25557032, 161))
 
     def test_speed_fixture(self):
-        s = report.parse_speed(load(os.path.join(FIX, "speed.json")), "speed.json")
-        rows = report.speed_table([s])
+        s = report_load.parse_speed(load(os.path.join(FIX, "speed.json")), "speed.json")
+        rows = tables.speed_table([s])
         impls = {r["impl"] for r in rows}
         self.assertIn("probe", impls)
         self.assertGreaterEqual(len(impls), 3)
@@ -139,15 +139,15 @@ class Parsing(Tmp):
             {"name": "eigen/adam/flat_1K/threads:1/real_time", "run_type": "iteration", "real_time": 2000, "time_unit": "ns",
              "params_per_second": 512e3, "bytes_per_second": 28 * 512e3},
             {"name": "torch/adam/flat_1K/threads:1/real_time", "run_type": "iteration", "error_occurred": True, "error_message": "boom"}]}
-        rows = report.speed_table([report.parse_speed(doc, "s")])
+        rows = tables.speed_table([report_load.parse_speed(doc, "s")])
         by = {r["impl"]: r for r in rows}
         self.assertAlmostEqual(by["probe"]["t_med"], 1000.0)  # ms -> us
         self.assertAlmostEqual(by["eigen"]["t_med"], 2.0)     # ns -> us
         self.assertAlmostEqual(by["eigen"]["frac"], 0.5)
         self.assertEqual(by["torch"]["error"], "boom")
         doc["benchmarks"][0]["time_unit"] = "fortnights"
-        with self.assertRaisesRegex(report.InputError, "time_unit"):
-            report.parse_speed(doc, "s")
+        with self.assertRaisesRegex(InputError, "time_unit"):
+            report_load.parse_speed(doc, "s")
 
     def test_gpu_bench_format(self):
         # adambench-gpu-bench (docs/cuda.md): items_per_second, fraction_of_probe, params, no threads:T,
@@ -161,14 +161,14 @@ class Parsing(Tmp):
             row("cuda-mt/float32/flat_2^20", 12.5, 0), row("cuda-mt/float32/flat_2^20", 12.5, 1),
             {"name": "cuda-mt/float32/flat_2^20_stddev", "run_name": "cuda-mt/float32/flat_2^20", "run_type": "aggregate",
              "aggregate_name": "stddev", "real_time": 0.1, "time_unit": "us", "params": 2 ** 20}]}
-        rows = {r["impl"]: r for r in report.speed_table([report.parse_speed(doc, "gpu_speed.json")])}
+        rows = {r["impl"]: r for r in tables.speed_table([report_load.parse_speed(doc, "gpu_speed.json")])}
         self.assertEqual(rows["cuda-mt"]["numel"], 2 ** 20)
         self.assertAlmostEqual(rows["cuda-mt"]["frac"], 0.8)
-        self.assertEqual(report.numel_of("flat_2^26", ""), (2 ** 26, 1))
+        self.assertEqual(report_load.numel_of("flat_2^26", ""), (2 ** 26, 1))
 
     def test_converge_fixture(self):
         path = os.path.join(FIX, "converge", "converge.json")
-        c = report.parse_converge(load(path), path)
+        c = report_load.parse_converge(load(path), path)
         self.assertTrue(c["runs"])
         for r in c["runs"]:
             if r["verdict"] in ("ok", "diverged"):
@@ -186,11 +186,11 @@ class Parsing(Tmp):
         first = next(r["curve_csv"] for r in j["runs"] if r.get("curve_csv"))
         with open(os.path.join(dst, first), "a") as f:
             f.write("12,x,0.1,1,1,1,0.5\n")
-        with self.assertRaisesRegex(report.InputError, "is not a number"):
-            report.parse_converge(j, os.path.join(dst, "converge.json"))
+        with self.assertRaisesRegex(InputError, "is not a number"):
+            report_load.parse_converge(j, os.path.join(dst, "converge.json"))
         os.remove(os.path.join(dst, first))
-        with self.assertRaisesRegex(report.InputError, "missing"):
-            report.parse_converge(j, os.path.join(dst, "converge.json"))
+        with self.assertRaisesRegex(InputError, "missing"):
+            report_load.parse_converge(j, os.path.join(dst, "converge.json"))
 
 
 class CommandLine(Tmp):
@@ -199,7 +199,7 @@ class CommandLine(Tmp):
             "truncated": ('{"schema_version": 1, "kind": "agree", "results": [{"case"', "not valid JSON"),
             "foreign": ('{"name": "package.json", "version": "1.0"}', "not an adambench result"),
             "future": ('{"schema_version": 9, "kind": "agree", "results": []}', "schema_version 9"),
-            "unknown_kind": ('{"schema_version": 1, "kind": "sweep"}', "unknown result kind"),
+            "unknown_kind": ('{"schema_version": 1, "kind": "nonsense"}', "unknown result kind"),
             "empty": ("", "empty file"),
             "binary": (b"\x7fELF\x02\x01\x01\x00\xff\xfe", "not a text file"),
             "not_a_list": ('{"schema_version": 1, "kind": "agree", "results": {}}', "'results' has the wrong type"),
