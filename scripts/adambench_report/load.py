@@ -4,7 +4,6 @@ import csv
 import json
 import math
 import os
-import re
 from collections import OrderedDict
 
 import numpy as np
@@ -118,20 +117,21 @@ def parse_agree(j, path):
 
 
 _NAME_SUFFIXES = ("real_time", "process_time", "manual_time")
+_NAME_OPTIONS = ("min_time:", "min_warmup_time:", "repeats:", "iterations:")
 
 
 def parse_bench_name(name):
     """'eigen/adam/flat_1M/threads:2/real_time' -> impl, variant, shape, threads.
     'probe/28B/flat_1M/threads:2/real_time'  -> impl 'probe', variant '28B'."""
     parts = [p for p in name.split("/") if p]
-    while parts and (parts[-1] in _NAME_SUFFIXES or re.fullmatch(r"(min_time|min_warmup_time|repeats|iterations):.*", parts[-1])):
+    while parts and (parts[-1] in _NAME_SUFFIXES or parts[-1].startswith(_NAME_OPTIONS)):
         parts.pop()
     threads = None
     rest = []
     for p in parts:
-        m = re.fullmatch(r"threads:(\d+)", p)
-        if m:
-            threads = int(m.group(1))
+        n = p[len("threads:"):]
+        if p.startswith("threads:") and n.isascii() and n.isdigit():
+            threads = int(n)
         else:
             rest.append(p)
     impl = rest[0] if rest else name
@@ -140,23 +140,21 @@ def parse_bench_name(name):
     return impl, variant, shape, threads
 
 
-_SUFFIX = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
-
-
-def numel_of(shape, label):
-    m = re.search(r"(\d+) params in (\d+) tensors", label or "")
-    if m:
-        return int(m.group(1)), int(m.group(2))
-    m = re.fullmatch(r"flat_(\d+)([KMG]?)", shape)
-    if m:
-        return int(m.group(1)) * _SUFFIX[m.group(2)], 1
-    m = re.fullmatch(r"flat_(\d+)\^(\d+)", shape)  # adambench-gpu-bench: flat_2^20
-    if m:
-        return int(m.group(1)) ** int(m.group(2)), 1
-    return None, None
+def _count(b, key, path, where):
+    """A size counter (params, tensors): a whole number >= 1, or None when absent. Google Benchmark
+    writes counters as doubles, so 1.048576e+06 is read as 1048576."""
+    v = b.get(key)
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 1 or v != int(v) or v > 2 ** 53:
+        fail(path, f"malformed {where}: counter '{key}' is {short(v)}, not a whole number >= 1")
+    return int(v)
 
 
 def parse_speed(j, path):
+    """Google Benchmark JSON from `adambench speed` (or adambench-gpu-bench): one row per run name,
+    with its repetitions. Sizes come from the rows' counters: `params` (parameters per step) and
+    `tensors` (adambench-gpu-bench writes no `tensors`)."""
     benches = _need(j, "benchmarks", list, path, "Google Benchmark JSON")
     ctx = j.get("context", {})
     if not isinstance(ctx, dict):
@@ -168,14 +166,14 @@ def parse_speed(j, path):
         run_name = b.get("run_name", name)
         if not isinstance(run_name, str):
             fail(path, f"malformed {where}: 'run_name' is not a string")
-        e = runs.setdefault(run_name, {"reps": [], "agg": {}, "error": None, "label": "", "params": None})
+        e = runs.setdefault(run_name, {"reps": [], "agg": {}, "error": None, "params": None, "tensors": None})
         if b.get("error_occurred"):
             e["error"] = str(b.get("error_message", "error"))
             continue
         unit = b.get("time_unit", "ns")
-        scale = {"ns": 1e-3, "us": 1.0, "ms": 1e3, "s": 1e6}.get(unit)
+        scale = {"ns": 1e-3, "us": 1.0, "ms": 1e3, "s": 1e6}.get(unit) if isinstance(unit, str) else None
         if scale is None:
-            fail(path, f"malformed {where}: unknown time_unit {unit!r}")
+            fail(path, f"malformed {where}: unknown time_unit {short(unit)}")
         t = num(b.get("real_time"))
         if math.isnan(t):
             fail(path, f"malformed {where}: 'real_time' missing or not a number")
@@ -184,24 +182,26 @@ def parse_speed(j, path):
         pps = num(b.get("params_per_second", b.get("items_per_second")))
         rec = {"time_us": t * scale, "params_per_second": pps, "bytes_per_second": num(b.get("bytes_per_second")),
                "probe_fraction": num(b.get("probe_fraction", b.get("fraction_of_probe")))}
-        if isinstance(b.get("params"), int) and not isinstance(b.get("params"), bool):
-            e["params"] = b["params"]
-        e["label"] = b.get("label", e["label"]) or e["label"]
-        if b.get("run_type") == "aggregate":
-            e["agg"][str(b.get("aggregate_name", ""))] = rec
+        agg = b.get("aggregate_name") if b.get("run_type") == "aggregate" else None
+        # Sizes from the repetitions (and the central aggregates); stddev and cv of a size are 0.
+        if agg in (None, "mean", "median", "min", "max"):
+            for key in ("params", "tensors"):
+                n = _count(b, key, path, where)
+                if n is not None and e[key] is not None and n != e[key]:
+                    fail(path, f"malformed {where}: counter '{key}' is {n}, another row of {short(run_name)} says {e[key]}")
+                e[key] = e[key] if n is None else n
+            if e["params"] is None:
+                fail(path, f"malformed {where}: no 'params' counter (parameters per step; written by adambench speed)")
+        if agg is not None:
+            e["agg"][str(agg)] = rec
         else:
             e["reps"].append(rec)
     rows = []
     for run_name, e in runs.items():
         impl, variant, shape, threads = parse_bench_name(run_name)
-        numel, tensors = numel_of(shape, e["label"])
-        if e["params"]:
-            numel = e["params"]
-            m = re.search(r"(\d+) tensors", e["label"] or "")
-            tensors = tensors or (int(m.group(1)) if m else None)
         reps = e["reps"] or ([e["agg"]["median"]] if "median" in e["agg"] else [])
         rows.append({"name": run_name, "impl": impl, "variant": variant, "shape": shape, "threads": threads,
-                     "numel": numel, "tensors": tensors, "reps": reps, "error": e["error"] if not reps else None})
+                     "numel": e["params"], "tensors": e["tensors"], "reps": reps, "error": e["error"] if not reps else None})
     return {"path": path, "context": ctx, "rows": rows}
 
 

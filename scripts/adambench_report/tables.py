@@ -28,8 +28,6 @@ def speed_table(speed):
                 bps = np.array([x["bytes_per_second"] for x in r["reps"]])
                 row.update(t_med=float(np.median(t)), t_lo=float(t.min()), t_hi=float(t.max()),
                            gbs=float(np.median(bps)) / 1e9 if np.isfinite(bps).all() else math.nan)
-                if r["numel"] is None and np.isfinite(pps).all() and (pps > 0).all():
-                    row["numel"] = int(round(float(np.median(pps * t * 1e-6))))
                 # The probe of the same shape, threads and access pattern (28 B or 36 B/param).
                 # (GPU bench: the probe of the same precision pattern, named like the implementation's.)
                 nbytes = "36B" if "+ams" in r["variant"] else "28B"

@@ -111,8 +111,26 @@ class Parsing(Tmp):
         self.assertEqual(report_load.parse_bench_name("eigen/adam/flat_1M/threads:2/real_time"), ("eigen", "adam", "flat_1M", 2))
         self.assertEqual(report_load.parse_bench_name("probe/28B/resnet50/threads:1/real_time"), ("probe", "28B", "resnet50", 1))
         self.assertEqual(report_load.parse_bench_name("libtorch/adamw+ams/gpt2_small/threads:4"), ("libtorch", "adamw+ams", "gpt2_small", 4))
-        self.assertEqual(report_load.numel_of("flat_4K", ""), (4096, 1))
-        self.assertEqual(report_load.numel_of("resnet50", "25557032 params in 161 tensors, 28 B/param"), (25557032, 161))
+
+    def test_size_counters(self):
+        # Sizes come from the params and tensors counters (Google Benchmark writes them as doubles), never from
+        # the label or the shape's name.
+        def doc(**counters):
+            b = {"name": "eigen/adam/resnet50/threads:1/real_time", "run_type": "iteration", "real_time": 1.0, "time_unit": "ms",
+                 "params_per_second": 1e6, "label": "1 params in 1 tensors"}
+            b.update(counters)
+            return {"context": {}, "benchmarks": [b]}
+        r = report_load.parse_speed(doc(params=2.5557032e+07, tensors=161.0), "s")["rows"][0]
+        self.assertEqual((r["numel"], r["tensors"]), (25557032, 161))
+        r = report_load.parse_speed(doc(params=4096), "s")["rows"][0]
+        self.assertEqual((r["numel"], r["tensors"]), (4096, None))
+        with self.assertRaisesRegex(InputError, r"benchmarks\[0\].*no 'params' counter"):
+            report_load.parse_speed(doc(), "s")
+        for bad in (0, -4, 1.5, "4096", True, float("inf"), 1e300):
+            with self.assertRaisesRegex(InputError, "counter 'params'"):
+                report_load.parse_speed(doc(params=bad), "s")
+        with self.assertRaisesRegex(InputError, "counter 'tensors'"):
+            report_load.parse_speed(doc(params=4096, tensors=[1]), "s")
 
     def test_speed_fixture(self):
         s = report_load.parse_speed(load(os.path.join(FIX, "speed.json")), "speed.json")
@@ -122,7 +140,9 @@ class Parsing(Tmp):
         self.assertGreaterEqual(len(impls), 3)
         for r in rows:
             self.assertTrue(r["reps"], r["name"])
-            self.assertTrue(r["numel"], r["name"])
+            # the counters, as the fixture's labels (written by the same run) state them
+            label = next(b["label"] for b in load(os.path.join(FIX, "speed.json"))["benchmarks"] if b["run_name"] == r["name"])
+            self.assertTrue(label.startswith(f"{r['numel']} params in {r['tensors']} tensors"), (r["name"], label))
             if r["impl"] != "probe":
                 # the fraction of the probe: this row's params/s over the probe's median, same shape
                 p = next(x for x in rows if x["impl"] == "probe" and x["shape"] == r["shape"] and x["threads"] == r["threads"])
@@ -135,9 +155,9 @@ class Parsing(Tmp):
     def test_speed_single_repetition_and_errors(self):
         doc = {"context": {}, "benchmarks": [
             {"name": "probe/28B/flat_1K/threads:1/real_time", "run_name": "probe/28B/flat_1K/threads:1/real_time", "run_type": "iteration",
-             "real_time": 1.0, "time_unit": "ms", "params_per_second": 1024e3, "bytes_per_second": 28 * 1024e3},
+             "real_time": 1.0, "time_unit": "ms", "params_per_second": 1024e3, "bytes_per_second": 28 * 1024e3, "params": 1024.0, "tensors": 1.0},
             {"name": "eigen/adam/flat_1K/threads:1/real_time", "run_type": "iteration", "real_time": 2000, "time_unit": "ns",
-             "params_per_second": 512e3, "bytes_per_second": 28 * 512e3},
+             "params_per_second": 512e3, "bytes_per_second": 28 * 512e3, "params": 1024.0, "tensors": 1.0},
             {"name": "torch/adam/flat_1K/threads:1/real_time", "run_type": "iteration", "error_occurred": True, "error_message": "boom"}]}
         rows = tables.speed_table([report_load.parse_speed(doc, "s")])
         by = {r["impl"]: r for r in rows}
@@ -164,7 +184,6 @@ class Parsing(Tmp):
         rows = {r["impl"]: r for r in tables.speed_table([report_load.parse_speed(doc, "gpu_speed.json")])}
         self.assertEqual(rows["cuda-mt"]["numel"], 2 ** 20)
         self.assertAlmostEqual(rows["cuda-mt"]["frac"], 0.8)
-        self.assertEqual(report_load.numel_of("flat_2^26", ""), (2 ** 26, 1))
 
     def test_converge_fixture(self):
         path = os.path.join(FIX, "converge", "converge.json")
