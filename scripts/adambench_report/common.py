@@ -7,6 +7,10 @@ class InputError(Exception):
     """Bad input: reported as one line on stderr, exit code 2."""
 
 
+class EnvError(Exception):
+    """The environment failed (a schema missing, the output not writable): one line, exit code 4."""
+
+
 def fail(path, what):
     raise InputError(f"{path}: {what}")
 

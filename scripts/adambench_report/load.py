@@ -9,6 +9,7 @@ from collections import OrderedDict
 import numpy as np
 
 from .common import fail, num, short
+from .validate import validate
 
 SCHEMA_VERSION = 1
 
@@ -61,6 +62,10 @@ def load_json(path):
         fail(path, "not a text file (not UTF-8): not an adambench result")
     except json.JSONDecodeError as e:
         fail(path, f"not valid JSON (truncated or corrupt?): {e.msg} at line {e.lineno} column {e.colno}")
+    except RecursionError:
+        fail(path, "JSON nested too deeply: not an adambench result")
+    except ValueError as e:  # e.g. an integer of thousands of digits
+        fail(path, f"not readable JSON: {str(e).splitlines()[0][:120]}")
 
 
 def classify(j, path):
@@ -77,7 +82,7 @@ def classify(j, path):
         return kind
     if isinstance(j, dict) and "benchmarks" in j and "context" in j:
         return "speed"
-    fail(path, "not an adambench result (expected agree.json, converge.json or Google Benchmark speed JSON)")
+    fail(path, f"not an adambench result (expected {', '.join(PARSERS)} results)")
 
 
 def parse_agree(j, path):
@@ -276,9 +281,16 @@ def read_curve(csv_path, owner):
     return {c: np.array(v, dtype=float) for c, v in cols.items()}
 
 
+def parse_calibration(j, path):
+    """`adambench calibrate`'s A/A run (already checked against its schema): the false-alarm rate."""
+    keys = ("thresholds", "runs", "comparisons", "false_alarms", "inconclusive", "false_alarm_rate")
+    return dict({k: j[k] for k in keys}, path=path, context=j.get("context", {}))
+
+
 # Result kind -> parser(json, path) -> {"path", "context", ...}: what data[kind] holds. An extension
 # module (sections.EXTENSIONS) adds its own kinds here.
-PARSERS = OrderedDict([("agree", parse_agree), ("speed", parse_speed), ("converge", parse_converge)])
+PARSERS = OrderedDict([("agree", parse_agree), ("speed", parse_speed), ("converge", parse_converge),
+                       ("calibration", parse_calibration)])
 
 
 def load_inputs(inputs):
@@ -287,5 +299,6 @@ def load_inputs(inputs):
     for path in collect_files(inputs):
         j = load_json(path)
         kind = classify(j, path)
+        validate(j, kind, path)
         data[kind].append(PARSERS[kind](j, path))
     return data

@@ -4,7 +4,7 @@ import html
 import os
 import re
 
-from .common import InputError, atomic_write
+from .common import EnvError, InputError, atomic_write
 from .sections import build_sections
 
 CSS = """
@@ -79,7 +79,9 @@ def write_report(data, out, title):
     try:
         os.makedirs(out, exist_ok=True)
     except OSError as e:
-        raise InputError(f"--out {out}: {e.strerror}")
+        if os.path.exists(out) and not os.path.isdir(out):
+            raise InputError(f"--out {out}: not a folder")
+        raise EnvError(f"--out {out}: cannot create the folder: {e.strerror}")
     if not os.path.isdir(out):
         raise InputError(f"--out {out}: not a folder")
     ctx = context_lines(data)

@@ -8,15 +8,16 @@ implementation its colour (the same in every figure). Items, drawn in order:
     ("table", title, head, rows)        a table; rows are lists of cells (str or numbers)
 
 Extension modules: each name in EXTENSIONS that exists as a module of this package is imported; it
-may define SECTIONS (a list of builders, appended to the page in that order) and KINDS
-({kind: parser(json, path)}, added to load.PARSERS so files of that kind are read).
+may define SECTIONS (a list of builders, appended to the page in that order), KINDS
+({kind: parser(json, path)}, added to load.PARSERS so files of that kind are read) and SCHEMAS
+({kind: "NAME.schema.json"} in schemas/, added to validate.SCHEMAS: every file is validated first).
 """
 import importlib
 import importlib.util
 
 import matplotlib
 
-from . import figures, load
+from . import figures, load, validate
 from .figures import Colors, Figure, render
 from .tables import agree_verdicts, converge_aggregate_table, converge_verdicts, speed_rows_table, speed_table
 
@@ -110,8 +111,21 @@ def convergence_section(data, colors):
     return "Convergence", items
 
 
+def calibration_section(data, colors):
+    """The speed gate's A/A calibration (`adambench calibrate`), only when one is given."""
+    if not data["calibration"]:
+        return None
+    head = ["file", "runs", "comparisons", "false alarms", "inconclusive", "false-alarm rate", "thresholds"]
+    rows = [[c["path"], c["runs"], c["comparisons"], c["false_alarms"], c["inconclusive"], f"{c['false_alarm_rate']:.1%}",
+             ", ".join(f"{k} {v}" for k, v in c["thresholds"].items())] for c in data["calibration"]]
+    return "Speed gate calibration", [
+        note("One build run several times and every pair of runs compared with the speed gate: any regression it "
+             "reports is a false alarm."),
+        ("table", "A/A calibration", head, rows)]
+
+
 # Is it right, is it fast, does it train: correctness first. Extensions append theirs.
-SECTIONS = [agreement_section, speed_section, convergence_section]
+SECTIONS = [agreement_section, speed_section, convergence_section, calibration_section]
 
 
 def _load_extensions():
@@ -121,6 +135,7 @@ def _load_extensions():
             continue
         mod = importlib.import_module(full)
         load.PARSERS.update(getattr(mod, "KINDS", {}))
+        validate.SCHEMAS.update(getattr(mod, "SCHEMAS", {}))
         SECTIONS.extend(getattr(mod, "SECTIONS", []))
 
 

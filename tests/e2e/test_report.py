@@ -20,7 +20,7 @@ FIX = os.path.join(ROOT, "tests", "fixtures")
 PY = "/usr/bin/python3"
 
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
-from adambench_report import load as report_load, tables  # noqa: E402
+from adambench_report import load as report_load, tables, validate  # noqa: E402
 from adambench_report.common import InputError  # noqa: E402
 
 
@@ -34,17 +34,23 @@ def read(path):
         return f.read()
 
 
+def errs(ulp, err_u, failed=0):
+    return {"max_abs": 0.0, "max_rel": 0.0, "max_ulp": ulp, "max_err_u": err_u, "compared": 64, "failed": failed}
+
+
 def agree_doc(results=None):
-    return {"schema_version": 1, "kind": "agree", "context": {"machine": {}, "build": {}}, "results": results if results is not None else [
+    """A small agree.json that matches schemas/agree.schema.json."""
+    return {"schema_version": 1, "kind": "agree", "suite": "test", "interrupted": False,
+            "summary": {"passed": 1, "failed": 1, "skipped": 1},
+            "context": {"machine": {}, "build": {"git_commit": "abc"}, "threads": 1}, "results": results if results is not None else [
         {"case": "c1", "impl": "eigen", "dtype": "float32", "seed": 0, "verdict": "pass", "checks": [
-            {"step": 1, "params": {"max_abs": 0, "max_rel": 0, "max_ulp": 1.0, "max_err_u": 0.5}, "m": {"max_ulp": 2.0, "max_err_u": 0.25},
-             "v": {"max_ulp": 0.0, "max_err_u": 0.0}, "tolerance_u": 8.0, "ok": True},
-            {"step": 10, "params": {"max_ulp": 7.0, "max_err_u": 0.1}, "m": {"max_ulp": 3.0, "max_err_u": 0.2},
-             "v": {"max_ulp": 1.0, "max_err_u": 0.05}, "max_v": {"max_ulp": 9.0, "max_err_u": 0.9}, "tolerance_u": 8.0, "ok": True}]},
+            {"step": 1, "params": errs(1.0, 0.5), "m": errs(2.0, 0.25), "v": errs(0.0, 0.0), "tolerance_u": 8.0, "ok": True},
+            {"step": 10, "params": errs(7.0, 0.1), "m": errs(3.0, 0.2), "v": errs(1.0, 0.05), "max_v": errs(9.0, 0.9),
+             "tolerance_u": 8.0, "ok": True}]},
         {"case": "c1", "impl": "fused", "dtype": "float32", "seed": 0, "verdict": "skip", "reason": "no CPU kernel", "checks": []},
         {"case": "c2", "impl": "eigen", "dtype": "float64", "seed": 0, "verdict": "fail",
-         "first_mismatch": {"tensor": 0, "index": 3, "what": "m"}, "checks": [
-             {"step": 1, "params": {"max_ulp": 1e6, "max_err_u": 5e4}, "m": {}, "v": {}, "tolerance_u": 8.0, "ok": False}]},
+         "first_mismatch": "after 1 steps: m[0][3] = 1 where the reference has 2", "checks": [
+             {"step": 1, "params": errs(1e6, 5e4, 3), "tolerance_u": 8.0, "ok": False}]},
     ]}
 
 
@@ -95,7 +101,7 @@ class Parsing(Tmp):
         self.assertEqual(rows[1][:5], ["fused", 0, 0, 0, 1])
         self.assertIn("no CPU kernel", rows[1][5])
         self.assertEqual(len(failures), 1)
-        self.assertIn("index=3", failures[0][4])
+        self.assertIn("m[0][3]", failures[0][4])
 
     def test_agree_missing_field(self):
         doc = agree_doc()
@@ -181,6 +187,8 @@ class Parsing(Tmp):
             row("cuda-mt/float32/flat_2^20", 12.5, 0), row("cuda-mt/float32/flat_2^20", 12.5, 1),
             {"name": "cuda-mt/float32/flat_2^20_stddev", "run_name": "cuda-mt/float32/flat_2^20", "run_type": "aggregate",
              "aggregate_name": "stddev", "real_time": 0.1, "time_unit": "us", "params": 2 ** 20}]}
+        validate.validate(doc, "speed", "gpu_speed.json")  # against schemas/gpu_speed.schema.json
+        self.assertEqual(validate.schema_file("speed", doc), "gpu_speed.schema.json")
         rows = {r["impl"]: r for r in tables.speed_table([report_load.parse_speed(doc, "gpu_speed.json")])}
         self.assertEqual(rows["cuda-mt"]["numel"], 2 ** 20)
         self.assertAlmostEqual(rows["cuda-mt"]["frac"], 0.8)
@@ -221,8 +229,12 @@ class CommandLine(Tmp):
             "unknown_kind": ('{"schema_version": 1, "kind": "nonsense"}', "unknown result kind"),
             "empty": ("", "empty file"),
             "binary": (b"\x7fELF\x02\x01\x01\x00\xff\xfe", "not a text file"),
-            "not_a_list": ('{"schema_version": 1, "kind": "agree", "results": {}}', "'results' has the wrong type"),
-            "gbench_bad": ('{"context": {}, "benchmarks": [{"name": "x"}]}', "real_time"),
+            "not_a_list": (json.dumps(dict(agree_doc(), results={})), "at $.results: {} is not of type 'array'"),
+            "gbench_bad": ('{"context": {}, "benchmarks": [{"name": "x"}]}', "does not match schemas/speed.schema.json at $.context"),
+            "wrong_type": (json.dumps(dict(agree_doc(), summary={"passed": 1, "failed": "zz", "skipped": 0})),
+                           "at $.summary.failed: 'zz' is not of type 'integer'"),
+            "bad_verdict": (json.dumps(agree_doc([dict(agree_doc()["results"][1], verdict="maybe")])),
+                            "at $.results[0].verdict: 'maybe' is not one of"),
         }
         for name, (content, words) in cases.items():
             with self.subTest(name):
