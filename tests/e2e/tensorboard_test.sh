@@ -2,9 +2,10 @@
 # TensorBoard event files from tb-fixture (tests/tensorboard/tb_fixture_main.cpp), checked two ways:
 # TensorBoard's own reader (tb_read.py in the scripts/tb-venv.sh venv) and an independent CRC decoder
 # (tfrecord_check.py with crcmod). Each check is also shown able to fail on a corrupted file.
-# Usage: tensorboard_test.sh TB_FIXTURE TB_VENV_SCRIPT. Exit 77 (skip) only when PyPI cannot be reached.
+# Usage: tensorboard_test.sh TB_FIXTURE TB_VENV_SCRIPT PROTOC PROTO_FILE.
+# Exit 77 (skip) only when PyPI cannot be reached.
 set -u
-FIXTURE=$1; VENV_SCRIPT=$2
+FIXTURE=$1; VENV_SCRIPT=$2; PROTOC=$3; PROTO=$4
 here=$(cd "$(dirname "$0")" && pwd)
 PY=/usr/bin/python3
 fails=0
@@ -57,6 +58,16 @@ else
   ok "TensorBoard venv: $venv_py ($("$venv_py" -c 'import tensorboard; print("tensorboard", tensorboard.__version__)'))"
   run "TensorBoard's reader finds every scalar, step and hparam" 0 "$venv_py" "$here/tb_read.py" "$tmp/tb"
   run "TensorBoard's reader sees the killed run's flushed steps" 0 "$venv_py" "$here/tb_read.py" "$tmp/killed" --killed
+  # Our .proto against TensorBoard's own definitions: numbers, types, labels, enum values; and a
+  # mistyped field number is caught.
+  "$PROTOC" --descriptor_set_out="$tmp/ours.pb" --include_imports -I "$(dirname "$PROTO")" "$PROTO" 2>"$tmp/log" \
+    || bad "protoc reads $PROTO"
+  run "proto/tensorboard_event.proto matches TensorBoard's field numbers" 0 "$venv_py" "$here/tb_proto_match.py" "$tmp/ours.pb"
+  mkdir -p "$tmp/badproto"
+  sed 's/string display_name = 3;.*/string display_name = 2;/' "$PROTO" >"$tmp/badproto/$(basename "$PROTO")"
+  "$PROTOC" --descriptor_set_out="$tmp/bad.pb" --include_imports -I "$tmp/badproto" "$tmp/badproto/$(basename "$PROTO")"
+  run "a wrong field number (MetricInfo.display_name = 2) is caught" 1 "$venv_py" "$here/tb_proto_match.py" "$tmp/bad.pb"
+  grep -q "MetricInfo.display_name" "$tmp/log" && ok "  ... naming the field" || bad "  ... naming the field"
   # The reader check can fail: values written by another run are not the expected ones.
   mkdir -p "$tmp/swapped"; cp -r "$tmp/tb/." "$tmp/swapped/"
   rm -rf "$tmp/swapped/eigen"; cp -r "$tmp/tb/libtorch" "$tmp/swapped/eigen"
