@@ -346,7 +346,9 @@ def fig_heatmap(gs):
         lrs, bs, med, state = heatmap_matrix(cells, s["metric"])
         fin = med[np.isfinite(med)]
         norm = LogNorm(fin.min(), fin.max()) if len(fin) and fin.min() > 0 and fin.max() > fin.min() else Normalize()
-        im = ax.imshow(np.ma.masked_invalid(med), cmap="viridis_r", norm=norm, aspect="auto", origin="lower")
+        # Better is always the bright end: low losses, high accuracies.
+        cmap = "viridis" if s["metric"] == "val_acc" else "viridis_r"
+        im = ax.imshow(np.ma.masked_invalid(med), cmap=cmap, norm=norm, aspect="auto", origin="lower")
         for i in range(len(bs)):
             for j in range(len(lrs)):
                 if state[i][j] == "diverged":
