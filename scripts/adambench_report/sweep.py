@@ -144,6 +144,7 @@ def parse_sweep(j, path):
 
 
 KINDS = {"sweep": parse_sweep}
+SCHEMAS = {"sweep": "sweep.schema.json"}
 
 
 # ----------------------------------------------------------------------------------------------- statistics
