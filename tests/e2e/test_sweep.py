@@ -180,8 +180,10 @@ class Report(unittest.TestCase):
                         "sweep-heatmap", "sweep-lr-scaling", "sweep-gap", "sweep-impl-spread"):
                 self.assertIn(f'id="fig-{key}"', page)
                 self.assertTrue(os.path.exists(os.path.join(out, f"fig-{key}.svg")), key)
-            for claim in ("AdamW generalises better than Adam + L2", "holds here", "#fig-sweep-gap"):
+            for claim in ("AdamW generalises better than Adam + L2", "holds here", '<a href="#fig-sweep-gap">'):
                 self.assertIn(claim, page)
+            with open(os.path.join(out, "summary.md"), encoding="utf-8") as f:
+                self.assertIn("[fig-sweep-gap](fig-sweep-gap.svg)", f.read())
             self.assertIn("3 seeds", page)  # the report says how many seeds each band uses
 
     def test_broken_sweep_is_exit_2(self):
