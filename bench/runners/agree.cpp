@@ -154,7 +154,7 @@ int run_agree(const agree_suite& suite, const registry& reg, const agree_options
             if (c.config.amsgrad) s0.vmax.push_back(vm);
           }
         }
-        reference_adam ref(c.config);
+        reference_adam ref(c.config, is_16bit(d) ? dtype::float32 : d);  // the arithmetic dtype sets the underflow term
         ref.init(p0);
         if (f.starts_from_state) {
           if (!c.random_state) {
