@@ -37,7 +37,7 @@ CLI::Validator int_at_least(long long lo) {
         if (v < lo) return fmt::format("must be ≥ {} (got {})", lo, v);
         return {};
       },
-      fmt::format("INT ≥ {}", lo));
+      "");  // the help shows INT; the bound is in the error
 }
 
 // `--filter REGEX` is ECMAScript, searched in case names; a bad pattern is bad input.

@@ -43,7 +43,7 @@ const impl_entry& registry::at(const std::string& name) const {
   }
   // A suggestion only when it is plausibly a typo: at most half of the longer name differs.
   const bool close = !best.empty() && best_d * 2 <= std::max(name.size(), best.size());
-  throw input_error(fmt::format("unknown implementation '{}'{}; known are {}", name,
+  throw input_error(fmt::format("unknown implementation '{}'{}: known are {}", name,
                                 close ? fmt::format(" (did you mean '{}'?)", best) : "", fmt::join(names(), ", ")));
 }
 
