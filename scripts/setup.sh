@@ -14,6 +14,7 @@ packages=(
   python3-scipy   # Google Benchmark's tools/compare.py (U test) on `adambench speed` outputs
   protobuf-compiler libprotobuf-dev libboost-dev   # TensorBoard event files: protoc, libprotobuf, Boost.CRC
   python3-venv python3-crcmod   # tests: the TensorBoard venv (scripts/tb-venv.sh), the independent CRC check
+  python3-yaml   # tests/ci/test_workflow.py parses .github/workflows/adambench.yml
 )
 missing=()
 for p in "${packages[@]}"; do
