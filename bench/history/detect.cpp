@@ -1,0 +1,157 @@
+#include "history/detect.h"
+
+#include "core/stats.h"
+
+#include <algorithm>
+#include <cmath>
+#include <optional>
+
+namespace adambench::history {
+
+double relative_change(double a, double b) {
+  if (a == b) return 0.0;  // also inf == inf
+  if (std::isinf(a)) return b < a ? -1.0 : INFINITY;  // "never reached" -> reached: all of it
+  if (a == 0.0) return b > 0 ? INFINITY : -INFINITY;
+  return (b - a) / std::fabs(a);
+}
+
+namespace {
+
+using vec = std::vector<double>;
+
+vec slice(const vec& x, std::size_t a, std::size_t b) { return vec(x.begin() + static_cast<long>(a), x.begin() + static_cast<long>(b)); }
+
+// Smallest exact two-sided p-value the U test can give for sizes (m, n): 2 / C(m+n, n).
+double min_p(std::size_t m, std::size_t n) {
+  double c = 1;
+  for (std::size_t i = 1; i <= n; ++i) c = c * static_cast<double>(m + i) / static_cast<double>(i);
+  return 2.0 / c;
+}
+
+double robust_sigma(const vec& x) {
+  const double m = stats::median(x);
+  vec d;
+  for (double v : x) d.push_back(std::fabs(v - m));
+  return 1.4826 * stats::median(d);
+}
+
+bool is_regression(double rel, int better) { return (better < 0 && rel > 0) || (better > 0 && rel < 0); }
+
+struct candidate {
+  change_point cp;
+  bool u = false;  // U test (preferred) or separation rule
+};
+
+// A step between windows L and R, if any: the U test where the windows are big enough for it to
+// reach alpha, otherwise the separation rule (every run of R beyond every run of L, and the shift
+// beyond tail_z robust sigmas of L).
+std::optional<candidate> evaluate(const vec& L, const vec& R, const detect_options& o) {
+  const double mL = stats::median(L), mR = stats::median(R);
+  const double rel = relative_change(mL, mR);
+  if (std::isnan(rel) || std::fabs(rel) < o.min_effect) return std::nullopt;
+  candidate c;
+  c.cp.kind = "step";
+  c.cp.before = mL;
+  c.cp.after = mR;
+  c.cp.rel_change = rel;
+  if (min_p(L.size(), R.size()) < o.alpha) {
+    const double p = stats::mann_whitney(L, R).p;
+    if (!(p < o.alpha)) return std::nullopt;
+    c.cp.p = p;
+    c.cp.method = "u-test";
+    c.u = true;
+    return c;
+  }
+  const bool up = mR > mL;
+  const double lmax = *std::max_element(L.begin(), L.end()), lmin = *std::min_element(L.begin(), L.end());
+  for (double v : R)
+    if (up ? !(v > lmax) : !(v < lmin)) return std::nullopt;
+  if (!(std::fabs(mR - mL) > o.tail_z * robust_sigma(L))) return std::nullopt;
+  c.cp.method = "tail";
+  return c;
+}
+
+bool better_candidate(const candidate& a, const candidate& b) {  // a better than b?
+  if (a.u != b.u) return a.u;
+  if (a.u && a.cp.p != b.cp.p) return a.cp.p < b.cp.p;
+  return std::fabs(a.cp.rel_change) > std::fabs(b.cp.rel_change);
+}
+
+// Theil-Sen slope: the median of all pairwise slopes.
+double theil_sen(const vec& x) {
+  vec s;
+  for (std::size_t i = 0; i < x.size(); ++i)
+    for (std::size_t j = i + 1; j < x.size(); ++j) s.push_back((x[j] - x[i]) / static_cast<double>(j - i));
+  return stats::median(s);
+}
+
+std::optional<change_point> drift_in(const vec& x, std::size_t a, std::size_t b, const detect_options& o) {
+  const std::size_t m = b - a, t = m / 3;
+  if (t < 2 || !(min_p(t, t) < o.drift_alpha)) return std::nullopt;
+  vec w = slice(x, a, b);
+  for (double v : w)
+    if (!std::isfinite(v)) return std::nullopt;  // "never reached" has no slope
+  const vec A = slice(w, 0, t), C = slice(w, m - t, m);
+  const double mA = stats::median(A), mC = stats::median(C);
+  const double rel = relative_change(mA, mC);
+  if (std::isnan(rel) || std::fabs(rel) < o.min_effect) return std::nullopt;
+  const double p = stats::mann_whitney(A, C).p;
+  if (!(p < o.drift_alpha)) return std::nullopt;
+  // The fitted line must agree: a drift is a trend over the whole stretch, not two flat halves.
+  const double total = relative_change(mA, mA + theil_sen(w) * static_cast<double>(m - 1));
+  if (!(std::fabs(total) >= o.min_effect) || (total > 0) != (rel > 0)) return std::nullopt;
+  change_point cp;
+  cp.kind = "drift";
+  cp.method = "drift";
+  cp.from = a;
+  cp.index = b - 1;
+  cp.before = mA;
+  cp.after = mC;
+  cp.rel_change = rel;
+  cp.p = p;
+  return cp;
+}
+
+}  // namespace
+
+std::vector<change_point> detect_changes(const std::vector<double>& x, int better, const detect_options& o) {
+  std::vector<change_point> out;
+  const std::size_t n = x.size(), K = static_cast<std::size_t>(std::max(2, o.window));
+  const std::size_t h = static_cast<std::size_t>(std::max(2, o.min_history));
+  // Steps, left to right: the best split of the first group of flagged splits, then again from it.
+  std::size_t start = 0;
+  while (true) {
+    std::optional<candidate> best;
+    for (std::size_t s = start + h; s < n; ++s) {
+      const std::size_t l0 = std::max(start, s >= K ? s - K : 0);
+      auto c = evaluate(slice(x, l0, s), slice(x, s, std::min(n, s + K)), o);
+      if (c) {
+        c->cp.from = c->cp.index = s;
+        if (!best || better_candidate(*c, *best)) best = c;
+      } else if (best) {
+        break;
+      }
+    }
+    if (!best) break;
+    out.push_back(best->cp);
+    start = best->cp.index;
+  }
+  // Drifts inside each step-free segment (the newest 64 runs of it; for the newest segment also
+  // its last 3K runs, so a recent drift is not diluted by a long flat past).
+  std::vector<std::size_t> bounds{0};
+  for (auto& c : out) bounds.push_back(c.index);
+  bounds.push_back(n);
+  std::vector<change_point> drifts;
+  for (std::size_t i = 0; i + 1 < bounds.size(); ++i) {
+    const std::size_t b = bounds[i + 1], a = std::max(bounds[i], b > 64 ? b - 64 : 0);
+    auto d = drift_in(x, a, b, o);
+    if (!d && b == n && b - a > 3 * K) d = drift_in(x, b - 3 * K, b, o);
+    if (d) drifts.push_back(*d);
+  }
+  out.insert(out.end(), drifts.begin(), drifts.end());
+  for (auto& c : out) c.regression = is_regression(c.rel_change, better);
+  std::sort(out.begin(), out.end(), [](const change_point& a, const change_point& b) { return a.index < b.index; });
+  return out;
+}
+
+}  // namespace adambench::history
