@@ -39,13 +39,14 @@ bool is_regression(double rel, int better) { return (better < 0 && rel > 0) || (
 
 struct candidate {
   change_point cp;
-  bool u = false;  // U test (preferred) or separation rule
+  std::size_t l0 = 0, r1 = 0;  // the windows: [l0, index) and [index, r1)
 };
 
 // A step between windows L and R, if any: the U test where the windows are big enough for it to
 // reach alpha, otherwise the separation rule (every run of R beyond every run of L, and the shift
-// beyond tail_z robust sigmas of L).
-std::optional<candidate> evaluate(const vec& L, const vec& R, const detect_options& o) {
+// beyond tail_z robust sigmas of H, the up to 3K runs before the split: a steadier estimate of the
+// noise than L's 8).
+std::optional<candidate> evaluate(const vec& L, const vec& R, const vec& H, const detect_options& o) {
   const double mL = stats::median(L), mR = stats::median(R);
   const double rel = relative_change(mL, mR);
   if (std::isnan(rel) || std::fabs(rel) < o.min_effect) return std::nullopt;
@@ -59,22 +60,27 @@ std::optional<candidate> evaluate(const vec& L, const vec& R, const detect_optio
     if (!(p < o.alpha)) return std::nullopt;
     c.cp.p = p;
     c.cp.method = "u-test";
-    c.u = true;
     return c;
   }
   const bool up = mR > mL;
   const double lmax = *std::max_element(L.begin(), L.end()), lmin = *std::min_element(L.begin(), L.end());
   for (double v : R)
     if (up ? !(v > lmax) : !(v < lmin)) return std::nullopt;
-  if (!(std::fabs(mR - mL) > o.tail_z * robust_sigma(L))) return std::nullopt;
+  if (!(std::fabs(mR - mL) > o.tail_z * robust_sigma(H))) return std::nullopt;
   c.cp.method = "tail";
   return c;
 }
 
-bool better_candidate(const candidate& a, const candidate& b) {  // a better than b?
-  if (a.u != b.u) return a.u;
-  if (a.u && a.cp.p != b.cp.p) return a.cp.p < b.cp.p;
-  return std::fabs(a.cp.rel_change) > std::fabs(b.cp.rel_change);
+// Where in a group of flagged splits the step is: the split with the least absolute deviation from
+// the two medians over the group's whole span (asv's L1 criterion, applied to one step).
+double split_cost(const vec& x, std::size_t a, std::size_t s, std::size_t b) {
+  double c = 0;
+  for (auto [lo, hi] : {std::pair{a, s}, std::pair{s, b}}) {
+    const vec part = slice(x, lo, hi);
+    const double m = stats::median(part);
+    for (double v : part) c += std::isinf(v) && std::isinf(m) ? 0.0 : std::fabs(v - m);
+  }
+  return c;
 }
 
 // Theil-Sen slope: the median of all pairwise slopes.
@@ -121,18 +127,25 @@ std::vector<change_point> detect_changes(const std::vector<double>& x, int bette
   // Steps, left to right: the best split of the first group of flagged splits, then again from it.
   std::size_t start = 0;
   while (true) {
-    std::optional<candidate> best;
+    std::vector<candidate> group;
     for (std::size_t s = start + h; s < n; ++s) {
-      const std::size_t l0 = std::max(start, s >= K ? s - K : 0);
-      auto c = evaluate(slice(x, l0, s), slice(x, s, std::min(n, s + K)), o);
+      const std::size_t l0 = std::max(start, s >= K ? s - K : 0), r1 = std::min(n, s + K);
+      const std::size_t h0 = std::max(start, s >= 3 * K ? s - 3 * K : 0);
+      auto c = evaluate(slice(x, l0, s), slice(x, s, r1), slice(x, h0, s), o);
       if (c) {
         c->cp.from = c->cp.index = s;
-        if (!best || better_candidate(*c, *best)) best = c;
-      } else if (best) {
+        c->l0 = l0;
+        c->r1 = r1;
+        group.push_back(*c);
+      } else if (!group.empty()) {
         break;
       }
     }
-    if (!best) break;
+    if (group.empty()) break;
+    const std::size_t a = group.front().l0, b = group.back().r1;
+    const candidate* best = &group.front();
+    for (auto& c : group)
+      if (split_cost(x, a, c.cp.index, b) < split_cost(x, a, best->cp.index, b)) best = &c;
     out.push_back(best->cp);
     start = best->cp.index;
   }
