@@ -396,7 +396,17 @@ store store::open(const fs::path& path, bool create, int target) {
     if (primary == SQLITE_CORRUPT) throw bad("corrupt SQLite database");
     if (primary == SQLITE_BUSY) throw io_error(fmt::format("{}: locked by another process for over 60 s", s.path_));
     if (rc != SQLITE_DONE) throw bad(fmt::format("cannot read: {}", sqlite3_errmsg(s.db_)));
-    if (qc.size() != 1 || qc[0] != "ok") throw bad(fmt::format("corrupt SQLite database (quick_check: {})", qc.empty() ? "no answer" : qc[0]));
+    if (qc.size() != 1 || qc[0] != "ok") {
+      // quick_check answers with several lines: one line on stderr names the first problem.
+      std::vector<std::string> problems;
+      for (auto& row : qc) {
+        std::istringstream ls(row);
+        for (std::string l; std::getline(ls, l);)
+          if (!l.empty() && !l.starts_with("***")) problems.push_back(l);
+      }
+      throw bad(fmt::format("corrupt SQLite database (quick_check: {}{})", problems.empty() ? "no answer" : problems[0],
+                            problems.size() > 1 ? fmt::format(", and {} more problems", problems.size() - 1) : ""));
+    }
   }
   auto facts = [&](std::int64_t& app, std::int64_t& ver, std::int64_t& objects) {
     stmt a(s.db_, "PRAGMA application_id");
