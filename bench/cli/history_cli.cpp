@@ -52,7 +52,11 @@ std::string pct(double r) {
   if (std::isinf(r)) return r > 0 ? "+inf" : "-inf";
   return fmt::format("{:+.1f}%", 100.0 * r);
 }
-std::string short_commit(const std::string& c) { return c.size() > 10 && c.find('-') != 10 ? c.substr(0, 10) + c.substr(c.find('-') == std::string::npos ? c.size() : c.find('-')) : c; }
+std::string short_commit(const std::string& c) {
+  const bool dirty = c.ends_with("-dirty");
+  const std::string h = dirty ? c.substr(0, c.size() - 6) : c;
+  return (h.size() > 10 ? h.substr(0, 10) : h) + (dirty ? "-dirty" : "");
+}
 
 std::string where(const series& s, std::size_t i) {
   const auto& p = s.points[i];
@@ -113,8 +117,8 @@ int show(history_cli& h) {
     std::string last = "-";
     if (!cps.empty()) {
       auto& c = cps.back();
-      last = fmt::format("{} {} {} at run {}{}", c.kind, pct(c.rel_change), c.regression ? "(regression)" : s.better ? "(improvement)" : "",
-                         c.index + 1, "");
+      last = fmt::format("{} {}{} at run {}", c.kind, pct(c.rel_change), c.regression ? " (regression)" : s.better ? " (improvement)" : "",
+                         c.index + 1);
     }
     fmt::print("{:<{}}  {:>4}  {:>11}  {:>11}  {:>9}  {}\n", s.benchmark + " " + s.metric, w, x.size(), num(latest), best, change, last);
   }

@@ -23,7 +23,7 @@ def factor(i, name):
     return 1.0
 for i in range(n):
     j = copy.deepcopy(base)
-    j["context"]["adambench.build.git_commit"] = "%040x" % (0xc0ffee000 + i)
+    j["context"]["adambench.build.git_commit"] = "%08x" % rng.getrandbits(32) + "%032x" % i
     j["context"]["adambench.created"] = "2026-01-%02dT%02d:00:00Z" % (1 + i // 24, i % 24)
     noise = {}
     for b in j["benchmarks"]:
