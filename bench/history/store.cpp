@@ -185,28 +185,37 @@ void converge_figures(const json& j, std::vector<figure>& out) {
   }
 }
 
-// A sweep point: its string fields and hyperparameters name it; its other numbers are figures.
+// A sweep point (sweep.json, docs/tuning.md): its study, workload, implementation and factors name
+// it; its figures are the medians over its seeded runs of every number in them (final losses...)
+// and the fraction of runs that diverged.
 void sweep_figures(const json& j, std::vector<figure>& out) {
-  static const std::set<std::string> params{"lr", "beta1", "beta2", "eps", "weight_decay", "seed", "batch_size", "step", "index"};
+  std::function<void(const json&, const std::string&, std::map<std::string, std::vector<double>>&)> numbers =
+      [&](const json& o, const std::string& prefix, std::map<std::string, std::vector<double>>& acc) {
+        for (auto& [k, v] : o.items()) {
+          const std::string name = prefix.empty() ? k : prefix + "_" + k;
+          if (v.is_object()) numbers(v, name, acc);
+          else if (v.is_number() && k != "seed" && k != "diverged_at_step") acc[name].push_back(v.get<double>());
+        }
+      };
   for (auto& p : j["points"]) {
     if (!p.is_object()) continue;
-    std::vector<std::pair<std::string, std::string>> id;
-    std::vector<std::pair<std::string, double>> metrics;
-    std::function<void(const json&, const std::string&)> walk = [&](const json& o, const std::string& prefix) {
-      for (auto& [k, v] : o.items()) {
-        const std::string name = prefix.empty() ? k : prefix + "." + k;
-        if (v.is_object()) walk(v, name);
-        else if (v.is_string()) id.emplace_back(name, v.get<std::string>());
-        else if (v.is_number() && (params.count(k) || prefix == "params" || prefix == "point")) id.emplace_back(name, fmt::format("{:g}", v.get<double>()));
-        else if (v.is_number()) metrics.emplace_back(name, v.get<double>());
-        else if (v.is_boolean()) id.emplace_back(name, v.get<bool>() ? "true" : "false");
-      }
-    };
-    walk(p, "");
     std::string k = "sweep";
-    for (auto& [n, v] : id)
-      if (n != "verdict" && n != "reason") k += fmt::format("/{}={}", n, v);
-    for (auto& [m, v] : metrics) put(out, k, m, v);
+    for (const char* f : {"study", "workload", "impl"})
+      if (p.contains(f) && p[f].is_string()) k += "/" + p[f].get<std::string>();
+    if (p.contains("factors") && p["factors"].is_object())
+      for (auto& [f, v] : p["factors"].items()) k += fmt::format("/{}={}", f, v.is_string() ? v.get<std::string>() : v.dump());
+    std::map<std::string, std::vector<double>> acc;
+    int runs = 0, diverged = 0;
+    for (auto& r : p.value("runs", json::array())) {
+      if (!r.is_object()) continue;
+      ++runs;
+      if (r.contains("diverged_at_step") && !r["diverged_at_step"].is_null()) ++diverged;
+      numbers(r, "", acc);
+    }
+    for (auto& [m, v] : acc) put(out, k, m, stats::median(v), runs);
+    if (runs) put(out, k, "diverged_fraction", static_cast<double>(diverged) / runs, runs);
+    for (auto& [m, v] : p.items())  // figures stated on the point itself
+      if (v.is_number()) put(out, k, m, v.get<double>(), runs);
   }
 }
 

@@ -259,12 +259,20 @@ TEST_CASE("store: result files that are not results are bad input, naming the fi
   std::ofstream(d / "cal.json") << R"({"kind": "calibration", "schema_version": 1})";
   CHECK_THROWS_WITH(parse_result_file(d / "cal.json"), Catch::Contains("not kept in the history"));
   CHECK_THROWS_AS(parse_result_file(d / "missing.json"), input_error);
-  // A sweep: its hyperparameters name a point, its numbers are figures with a direction by name.
+  // A sweep (tests/fixtures/sweep.json's layout): a point is named by its study, workload,
+  // implementation and factors; its figures are medians over its seeds.
   std::ofstream(d / "sweep.json") << R"({"kind": "sweep", "schema_version": 1, "context": {"created": "2026-01-01T00:00:00Z",
-      "build": {"git_commit": "s1"}}, "points": [{"impl": "eigen", "lr": 0.001, "final_val_loss": 0.5, "steps_to_target": 300}]})";
+      "build": {"git_commit": "s1"}}, "points": [{"study": "lr", "workload": "mlp", "impl": "eigen", "factors": {"lr": 0.001, "algo": "adam"},
+      "runs": [{"seed": 0, "diverged_at_step": null, "final": {"val_loss": 0.5}}, {"seed": 1, "diverged_at_step": 30, "final": {"val_loss": 0.7}},
+               {"seed": 2, "diverged_at_step": null, "final": {"val_loss": 0.6}}]}]})";
   auto r = parse_result_file(d / "sweep.json");
   REQUIRE(r.figures.size() == 2);
-  CHECK(r.figures[0].benchmark == "sweep/impl=eigen/lr=0.001");
+  CHECK(r.figures[0].benchmark == "sweep/lr/mlp/eigen/algo=adam/lr=0.001");
+  CHECK(r.figures[0].metric == "final_val_loss");
+  CHECK(r.figures[0].value == Approx(0.6));
+  CHECK(r.figures[1].metric == "diverged_fraction");
+  CHECK(r.figures[1].value == Approx(1.0 / 3));
   CHECK(direction_of("sweep", r.figures[0].benchmark, "final_val_loss") == -1);
+  CHECK(direction_of("sweep", r.figures[0].benchmark, "diverged_fraction") == -1);
   fs::remove_all(d);
 }
