@@ -65,6 +65,15 @@ check "show: trends table" 0 --stdout "speed/eigen/adam/resnet50/threads:1 time_
 check "show --since 10: change against 10 commits back" 0 --stdout "vs 10 back" -- "$CLI" history show --db "$tmp/step.db" --since 10 --filter "eigen.*resnet50.* time_ns"
 check "show: a bad --filter is bad input" 2 --stderr-lines 1 -- "$CLI" history show --db "$tmp/step.db" --filter "("
 
+# The report's trend section (scripts/report.py --history): the step marked, the flat history clean.
+REPORT=$(dirname "$0")/../../scripts/report.py
+check "report --history: step history" 0 -- $PY -B "$REPORT" --history "$tmp/step.db" --out "$tmp/rep-step"
+assert "report: the regression named in summary.md" grep -q "REGRESSION at the newest run in .*resnet50/threads:1 time_ns step +2" "$tmp/rep-step/summary.md"
+assert "report: the change point listed at run 21" grep -Eq "resnet50/threads:1 time_ns \| step \| \+2[0-9.]+% .*run 21 " "$tmp/rep-step/summary.md"
+assert "report: trend figures written" test -s "$tmp/rep-step/fig-history-speed-fraction.svg" -a -s "$tmp/rep-step/fig-history-speed-params.svg"
+check "report --history: flat history" 0 -- $PY -B "$REPORT" --history "$tmp/flat.db" --out "$tmp/rep-flat"
+assert "report: no regression, no change point on the flat history" bash -c "! grep -q REGRESSION '$tmp/rep-flat/summary.md' && grep -q 'No change points' '$tmp/rep-flat/summary.md'"
+
 # Real results: agree and converge, the same run twice, merged shards.
 "$CLI" --threads 1 agree smoke --quiet --out "$tmp/agree" >/dev/null
 "$CLI" --threads 1 converge smoke --case quadratic --quiet --out "$tmp/conv" >/dev/null
@@ -107,6 +116,7 @@ for db in corrupt garbage foreign newer; do
   check "$db database: add -> 2, one line" 2 --stderr-lines 1 -- "$CLI" history add "$tmp/flat/run00/speed.json" --db "$tmp/$db.db"
   check "$db database: show -> 2" 2 --stderr-lines 1 -- "$CLI" history show --db "$tmp/$db.db"
   check "$db database: check -> 2" 2 --stderr-lines 1 -- "$CLI" history check --db "$tmp/$db.db"
+  check "$db database: report --history -> 2" 2 --stderr-lines 1 -- $PY -B "$REPORT" --history "$tmp/$db.db" --out "$tmp/rep-$db"
   assert "$db database: untouched" test "$(sha256sum <"$tmp/$db.db")" = "$sum"
 done
 check "missing database: show -> 2" 2 --stderr-lines 1 -- "$CLI" history show --db "$tmp/none.db"
