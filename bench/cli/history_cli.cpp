@@ -4,7 +4,9 @@
 #include "core/stats.h"
 #include "history/store.h"
 
+#include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fmt/format.h>
 
 namespace adambench {
@@ -24,7 +26,7 @@ std::shared_ptr<history_cli> add_history_commands(CLI::App& app) {
   h->history = app.add_subcommand("history", "results kept across commits in SQLite: add, show trends, check for regressions");
   h->history->require_subcommand(1);
   h->add = h->history->add_subcommand("add", "store agree, speed, converge or sweep results (all files or none; a run already stored is skipped)");
-  h->add->add_option("results", h->inputs, "result files (agree.json, speed.json, converge.json, sweep.json, merged shards)")->required();
+  h->add->add_option("results", h->inputs, "result files (agree.json, speed.json, converge.json, sweep.json, merged shards) or folders of them")->required();
   h->add->add_option("--db", h->db, "history file (SQLite; created when missing)")->required();
   h->show = h->history->add_subcommand("show", "per-figure trends: latest, best ever, change since N commits, last change point");
   h->show->add_option("--db", h->db, "history file")->required();
@@ -168,7 +170,23 @@ std::optional<int> run_history_commands(history_cli& h) {
   if (h.add->parsed()) {
     // Every file is read and checked before the history is opened: a bad one adds nothing.
     std::vector<parsed_result> rs;
-    for (auto& p : h.inputs) rs.push_back(parse_result_file(p));
+    for (auto& p : h.inputs) {
+      std::error_code ec;
+      if (!std::filesystem::is_directory(p, ec)) {
+        rs.push_back(parse_result_file(p));
+        continue;
+      }
+      // A folder: every result file in it and below, in name order.
+      std::vector<std::filesystem::path> found;
+      for (auto& e : std::filesystem::recursive_directory_iterator(p, ec)) {
+        const auto n = e.path().filename().string();
+        if (e.is_regular_file() && (n == "agree.json" || n == "speed.json" || n == "converge.json" || n == "sweep.json")) found.push_back(e.path());
+      }
+      if (ec) throw input_error(fmt::format("{}: cannot list the folder: {}", p, ec.message()));
+      if (found.empty()) throw input_error(fmt::format("{}: no agree.json, speed.json, converge.json or sweep.json in this folder", p));
+      std::sort(found.begin(), found.end());
+      for (auto& f : found) rs.push_back(parse_result_file(f));
+    }
     store st = store::open(h.db, true);
     auto rep = st.add(rs);
     fmt::print("history: added {} runs ({} already stored), {} runs in {}\n", rep.added, rep.duplicates, st.run_count(), h.db);

@@ -231,7 +231,9 @@ int direction_of(const std::string& kind, const std::string& benchmark, const st
     if (benchmark.starts_with("speed/probe/")) return 0;  // the machine's bandwidth, not the code's speed
     if (metric == "time_ns") return -1;
     if (metric == "params_per_second" || metric == "probe_fraction") return +1;
-    if (metric.find("memory") != std::string::npos || (metric.ends_with("bytes") && metric.find("per_second") == std::string::npos)) return -1;
+    // Memory per step (bytes, footprint): less is better; bandwidth (bytes_per_second) is neutral.
+    if ((metric.find("memory") != std::string::npos || metric.find("bytes") != std::string::npos) && metric.find("per_second") == std::string::npos)
+      return -1;
     return 0;
   }
   if (kind == "agree") return metric == "worst_err_u" || metric == "failed_seeds" ? -1 : 0;

@@ -80,6 +80,9 @@ assert "report: no regression, no change point on the flat history" bash -c "! g
 for s in 1 2; do "$CLI" --threads 1 agree smoke --quiet --shard $s/2 --out "$tmp/shard$s" >/dev/null; done
 "$CLI" merge --out "$tmp/merged.json" "$tmp/shard1/agree.json" "$tmp/shard2/agree.json" >/dev/null
 check "add agree, converge and merged shards" 0 --stdout "added 3 runs" -- "$CLI" history add "$tmp/agree/agree.json" "$tmp/conv/converge.json" "$tmp/merged.json" --db "$tmp/real.db"
+check "a folder: its result files, already stored" 0 --stdout "added 0 runs \(2 already stored\)" -- "$CLI" history add "$tmp/agree" "$tmp/conv" --db "$tmp/real.db"
+mkdir -p "$tmp/nothing"
+check "a folder without results: 2, one line" 2 --stderr-lines 1 -- "$CLI" history add "$tmp/nothing" --db "$tmp/real.db"
 check "the same runs again: stored once" 0 --stdout "added 0 runs \(3 already stored\), 3 runs" -- "$CLI" history add "$tmp/agree/agree.json" "$tmp/conv/converge.json" "$tmp/merged.json" --db "$tmp/real.db"
 check "show: agree worst error and steps to target" 0 --stdout "converge/quadratic/eigen/b[0-9]+ steps_to_target" -- "$CLI" history show --db "$tmp/real.db"
 check "show: agree figures" 0 --stdout "agree/.*/eigen/float32 worst_err_u" -- "$CLI" history show --db "$tmp/real.db"
