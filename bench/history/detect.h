@@ -17,7 +17,7 @@ struct detect_options {
   double alpha = 0.001;      ///< level of the U test at each candidate step (many splits are tested)
   double drift_alpha = 0.01; ///< level of the drift test (one or two tests per segment)
   double min_effect = 0.05;  ///< smallest relative change of the median that counts
-  double tail_z = 4.0;       ///< tail rule: the shift must exceed this many robust sigmas (1.4826 MAD) of the runs before
+  double tail_z = 5.0;       ///< tail rule: the shift must exceed this many robust sigmas (1.4826 MAD) of the runs before (more below 8 runs)
   int min_history = 4;       ///< runs needed before a candidate step
 };
 
