@@ -185,9 +185,9 @@ void converge_figures(const json& j, std::vector<figure>& out) {
   }
 }
 
-// A sweep point (sweep.json, docs/tuning.md): its study, workload, implementation and factors name
-// it; its figures are the medians over its seeded runs of every number in them (final losses...)
-// and the fraction of runs that diverged.
+// A sweep point (sweep.json, docs/tuning.md): its name (or study, workload, implementation and
+// factors) names it; its figures are the medians over its seeds of its metrics (final losses...) and
+// how often it diverged.
 void sweep_figures(const json& j, std::vector<figure>& out) {
   std::function<void(const json&, const std::string&, std::map<std::string, std::vector<double>>&)> numbers =
       [&](const json& o, const std::string& prefix, std::map<std::string, std::vector<double>>& acc) {
@@ -199,6 +199,21 @@ void sweep_figures(const json& j, std::vector<figure>& out) {
       };
   for (auto& p : j["points"]) {
     if (!p.is_object()) continue;
+    if (p.contains("point") && p["point"].is_string()) {
+      // `adambench sweep`'s layout (docs/tuning.md): named points, metrics as {median, lo, hi} over seeds.
+      const std::string k = fmt::format("sweep/{}/{}/b{}", p["point"].get<std::string>(), p.value("impl", "?"), p.value("batch_size", 0));
+      const int seeds = p.value("seeds", 0);
+      if (seeds == 0) continue;  // skipped point
+      for (auto& [m, v] : p.items()) {
+        if (v.is_object() && v.contains("median")) {
+          const bool inf_if_null = m.find("loss") != std::string::npos || m.find("steps_to_target") != std::string::npos;
+          put(out, k, m, v["median"].is_number() ? v["median"].get<double>() : inf_if_null ? INFINITY : NAN, seeds);
+        } else if (v.is_number() && m != "seeds" && m != "batch_size" && m != "grad_scale") {
+          put(out, k, m, v.get<double>(), seeds);
+        }
+      }
+      continue;
+    }
     std::string k = "sweep";
     for (const char* f : {"study", "workload", "impl"})
       if (p.contains(f) && p[f].is_string()) k += "/" + p[f].get<std::string>();

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 #include <fstream>
+#include <map>
 #include <random>
 #include <sqlite3.h>
 #include <sstream>
@@ -274,6 +275,22 @@ TEST_CASE("store: result files that are not results are bad input, naming the fi
   CHECK(r.figures[1].value == Approx(1.0 / 3));
   CHECK(direction_of("sweep", r.figures[0].benchmark, "final_val_loss") == -1);
   CHECK(direction_of("sweep", r.figures[0].benchmark, "diverged_fraction") == -1);
+  // `adambench sweep`'s own layout: named points with {median, lo, hi} metrics; a diverged median is +inf.
+  std::ofstream(d / "sweep2.json") << R"({"kind": "sweep", "schema_version": 1, "points": [{"study": "lr", "point": "lr/lr=0.01",
+      "settings": {"lr": 0.01}, "impl": "eigen", "batch_size": 64, "seeds": 3, "final_val_loss": {"median": null, "lo": 0.5, "hi": null},
+      "final_val_acc": {"median": 0.8, "lo": 0.7, "hi": 0.9}, "divergence_rate": 0.67, "diverged": 2, "runs": []},
+      {"study": "lr", "point": "lr/base", "impl": "eigen", "batch_size": 64, "seeds": 0, "skip_reason": "x"}]})";
+  auto r2 = parse_result_file(d / "sweep2.json");
+  std::map<std::string, double> got;
+  for (auto& f : r2.figures) {
+    CHECK(f.benchmark == "sweep/lr/lr=0.01/eigen/b64");
+    got[f.metric] = f.value;
+  }
+  CHECK(got.size() == 4);
+  CHECK(std::isinf(got["final_val_loss"]));
+  CHECK(got["final_val_acc"] == Approx(0.8));
+  CHECK(got["divergence_rate"] == Approx(0.67));
+  CHECK(direction_of("sweep", "", "divergence_rate") == -1);
   fs::remove_all(d);
 }
 
