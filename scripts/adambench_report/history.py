@@ -94,6 +94,7 @@ def newest_regressions(h):
 
 # ---- figures ------------------------------------------------------------------------------------
 SPEED_RE = re.compile(r"^speed/(?P<impl>[^/]+)/(?P<algo>[^/]+)/(?P<shape>[^/]+)/threads:(?P<threads>\d+)")
+CONVERGE_RE = re.compile(r"^converge/(?P<case>.+)/(?P<impl>[^/]+)/b(?P<batch>\d+)$")  # aggregates (not /seedS runs)
 
 
 def _mark_changes(ax, h, x_of, changes, y_of):
@@ -195,10 +196,10 @@ def converge_panels(h):
     panels = defaultdict(list)
     x_of = {rid: i for i, rid in enumerate(h["order"])}
     for (bench, m), s in sorted(h["series"].items()):
-        parts = bench.split("/")
-        if m != "steps_to_target" or parts[0] != "converge" or len(parts) != 4:
-            continue  # aggregates only: converge/CASE/IMPL/bB
-        _, case, impl, b = parts
+        mm = CONVERGE_RE.match(bench)
+        if m != "steps_to_target" or not mm:
+            continue
+        case, impl, b = mm["case"], mm["impl"], f"b{mm['batch']}"
         pts = [(x_of[rid], v) for rid, v in s["points"] if rid in x_of]
         panels[case].append((impl, f"{impl} {b}", pts, _changes_of(h, bench, m)))
     return sorted(panels.items())
