@@ -70,7 +70,7 @@ std::string describe(const series& s, const change_point& c) {
     return fmt::format("drift {} from {} to {}: median of the first third {} -> last third {} (U test p={:.2g})", pct(c.rel_change),
                        where(s, c.from), where(s, c.index), num(c.before), num(c.after), c.p);
   return fmt::format("step {} at {}: median {} -> {} ({})", pct(c.rel_change), where(s, c.index), num(c.before), num(c.after),
-                     c.p >= 0 ? fmt::format("U test p={:.2g}", c.p) : "tail rule: every newer run beyond every older one");
+                     c.p >= 0 ? fmt::format("U test p={:.2g}", c.p) : "tail rule: each newer run far beyond the older runs' spread");
 }
 
 std::vector<double> values(const series& s) {

@@ -43,9 +43,8 @@ struct candidate {
 };
 
 // A step between windows L and R, if any: the U test where the windows are big enough for it to
-// reach alpha, otherwise the separation rule (every run of R beyond every run of L, and the shift
-// beyond tail_z robust sigmas of H, the up to 3K runs before the split: a steadier estimate of the
-// noise than L's 8).
+// reach alpha, otherwise the tail rule (every run of R beyond L's median by tail_z robust sigmas of
+// H, the up to 3K runs before the split: a steadier estimate of the noise than L's 8).
 std::optional<candidate> evaluate(const vec& L, const vec& R, const vec& H, const detect_options& o) {
   const double mL = stats::median(L), mR = stats::median(R);
   const double rel = relative_change(mL, mR);
@@ -62,13 +61,14 @@ std::optional<candidate> evaluate(const vec& L, const vec& R, const vec& H, cons
     c.cp.method = "u-test";
     return c;
   }
+  // Every newer run on its own lies beyond the older median by the bar: robust to an outlier among
+  // the older runs (a loaded machine's one slow run), which a plain "beyond every older run" is not.
   const bool up = mR > mL;
-  const double lmax = *std::max_element(L.begin(), L.end()), lmin = *std::min_element(L.begin(), L.end());
-  for (double v : R)
-    if (up ? !(v > lmax) : !(v < lmin)) return std::nullopt;
   // The MAD of a few runs often underestimates the spread: fewer than 8 runs widen the bar.
   const double z = o.tail_z * std::sqrt(std::max(1.0, 8.0 / static_cast<double>(H.size())));
-  if (!(std::fabs(mR - mL) > z * robust_sigma(H))) return std::nullopt;
+  const double bar = z * robust_sigma(H);
+  for (double v : R)
+    if (!(up ? v - mL > bar : mL - v > bar)) return std::nullopt;
   c.cp.method = "tail";
   return c;
 }
