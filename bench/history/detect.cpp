@@ -63,12 +63,19 @@ std::optional<candidate> evaluate(const vec& L, const vec& R, const vec& H, cons
   }
   // Every newer run on its own lies beyond the older median by the bar: robust to an outlier among
   // the older runs (a loaded machine's one slow run), which a plain "beyond every older run" is not.
+  // On a log scale when every value is positive, so a time and its reciprocal rate (time_ns and
+  // params_per_second of one benchmark) are judged alike.
   const bool up = mR > mL;
+  auto pos = [](const vec& v) { return std::all_of(v.begin(), v.end(), [](double x) { return x > 0; }); };
+  const bool logs = pos(L) && pos(R) && pos(H);
+  auto f = [&](double x) { return logs ? std::log(x) : x; };
+  vec h;
+  for (double v : H) h.push_back(f(v));
   // The MAD of a few runs often underestimates the spread: fewer than 8 runs widen the bar.
   const double z = o.tail_z * std::sqrt(std::max(1.0, 8.0 / static_cast<double>(H.size())));
-  const double bar = z * robust_sigma(H);
+  const double bar = z * robust_sigma(h), m = f(mL);
   for (double v : R)
-    if (!(up ? v - mL > bar : mL - v > bar)) return std::nullopt;
+    if (!(up ? f(v) - m > bar : m - f(v) > bar)) return std::nullopt;
   c.cp.method = "tail";
   return c;
 }

@@ -74,6 +74,13 @@ TEST_CASE("detector: a step in the newest run (tail rule), and a single spike in
   CHECK(cw[0].method == "tail");
   w.back() = 165.0;  // within 5% + noise of the older median: nothing
   CHECK(detect_changes(w, -1).empty());
+  // The same runs as a rate (1 / time): the same verdict, at the same run.
+  std::vector<double> rate;
+  for (double t : std::vector<double>{267.8, 147.1, 157.2, 157.0, 150.8, 239.8}) rate.push_back(1.0 / t);
+  auto cr = detect_changes(rate, +1);
+  REQUIRE(cr.size() == 1);
+  CHECK(cr[0].index == 5);
+  CHECK(cr[0].regression);
   // The same spike followed by normal runs: gone.
   auto y = make(30, 0.02, 7, [](std::size_t i) { return i == 11 ? 130.0 : 100.0; });
   CHECK(detect_changes(y, -1).empty());
