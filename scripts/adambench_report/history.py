@@ -268,3 +268,21 @@ def history_section(data, colors):
 
 
 SECTIONS = [history_section]
+
+
+def history_part(data):
+    """The history's share of the verdict line (verdict.VERDICT_PARTS): figures with a direction and
+    enough runs to judge are checked; each regression at the newest run is a failure."""
+    hs = data.get("history") or []
+    checked = sum(1 for h in hs for s in h["series"].values() if s["better"] and len(s["points"]) >= 5)
+    bad = sum(len(newest_regressions(h)) for h in hs)
+    return Part([(checked, "history figures")],
+                [(bad, "regression at the newest run of the history", "regressions at the newest run of the history")],
+                [], [], [])
+
+
+try:  # the verdict line (scripts/adambench_report/verdict.py) counts the history when it exists
+    from .verdict import Part
+    VERDICT_PARTS = [history_part]
+except ImportError:
+    VERDICT_PARTS = []
