@@ -4,12 +4,14 @@
 # python on stdout. Exit 0 ok; 3 when PyPI cannot be reached (callers skip, saying so); 4 when the
 # environment fails otherwise (no venv module, pip error although the index is reachable).
 #   ADAMBENCH_TB_VENV     where the venv lives (default ${XDG_CACHE_HOME:-~/.cache}/adambench/tb-venv)
-#   ADAMBENCH_TB_VERSION  pip requirement for tensorboard (default: tensorboard, the newest)
+#   ADAMBENCH_TB_VERSION  pip requirement for tensorboard (default tensorboard==2.21.0, the version the
+#                         tests were written against: they also use TensorBoard's web app in process)
 set -uo pipefail
 venv=${ADAMBENCH_TB_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/adambench/tb-venv}
-req=${ADAMBENCH_TB_VERSION:-tensorboard}
+req=${ADAMBENCH_TB_VERSION:-tensorboard==2.21.0}
 py=$venv/bin/python
-# Written last: a venv without it was interrupted mid-install and is rebuilt, never reused.
+# Written last, holding the requirement: a venv without it was interrupted mid-install, and one made
+# for another requirement is rebuilt, never reused.
 marker=$venv/.adambench-complete
 check="import tensorboard.backend.event_processing.event_accumulator"
 
@@ -18,7 +20,7 @@ mkdir -p "$(dirname "$venv")" || { echo "tb-venv: cannot create $(dirname "$venv
 exec 9>"$venv.lock"
 flock 9
 
-if [ -f "$marker" ] && "$py" -c "$check" 2>/dev/null; then
+if [ -f "$marker" ] && [ "$(cat "$marker")" = "$req" ] && "$py" -c "$check" 2>/dev/null; then
   echo "$py"
   exit 0
 fi
@@ -47,5 +49,5 @@ if ! "$py" -c "$check" >&2; then
   echo "tb-venv: tensorboard was installed in $venv but its event reader does not import" >&2
   exit 4
 fi
-touch "$marker"
+echo "$req" >"$marker"
 echo "$py"

@@ -62,7 +62,7 @@ def _value(v, path, where):
 
 
 def _factors(p, path, where):
-    for key in ("factors", "hparams", "config"):
+    for key in ("factors", "settings", "hparams", "config"):
         if isinstance(p.get(key), dict):
             src = p[key]
             break
@@ -76,13 +76,15 @@ def _factors(p, path, where):
 def _run(r, path, where):
     if not isinstance(r, dict):
         fail(path, f"malformed {where}: not an object")
-    fin = r.get("final") if isinstance(r.get("final"), dict) else r
-    train, val, acc = num(fin.get("train_loss")), num(fin.get("val_loss")), num(fin.get("val_acc"))
+    fin = r.get("final") if isinstance(r.get("final"), dict) else {}
+    # Either {"final": {"val_loss": ..}} (converge.json's runs) or flat "final_val_loss" (adambench sweep's runs).
+    train, val, acc = (num(fin.get(m, r.get(f"final_{m}", r.get(m)))) for m in ("train_loss", "val_loss", "val_acc"))
     gap = num(r.get("gap", r.get("generalisation_gap", r.get("generalization_gap"))))
     if math.isnan(gap) and math.isfinite(train) and math.isfinite(val):
         gap = val - train
     div_step = num(r.get("diverged_at_step"))
-    diverged = r.get("diverged") is True or math.isfinite(div_step) or not math.isfinite(val)
+    diverged = (r.get("diverged") is True or r.get("verdict") == "diverged" or math.isfinite(div_step)
+                or not math.isfinite(val))
     seed = r.get("seed")
     return {"seed": seed if isinstance(seed, (int, str)) and not isinstance(seed, bool) else None,
             "train_loss": train, "val_loss": val, "val_acc": acc, "gap": gap, "diverged": diverged,
@@ -109,13 +111,16 @@ def parse_sweep(j, path):
         workload = str(p.get("workload", p.get("case", "")))
         study = str(p.get("study", p.get("experiment", ""))) or workload
         if isinstance(p.get("runs"), list):
-            runs = [_run(r, path, f"{where} runs[{k}]") for k, r in enumerate(p["runs"])]
+            # Runs that errored, were skipped or interrupted have no outcome: they are left out, not
+            # counted as diverged.
+            runs = [_run(r, path, f"{where} runs[{k}]") for k, r in enumerate(p["runs"])
+                    if not (isinstance(r, dict) and r.get("verdict") in ("error", "skip", "interrupted"))]
         elif "final" in p or "val_loss" in p:
             runs = [_run(p, path, where)]
         else:
             fail(path, f"malformed {where}: no 'runs' (per-seed results) and no 'final' metrics")
         varied = p.get("varied")
-        varied = [str(v) for v in varied] if isinstance(varied, list) else None
+        varied = [str(v) for v in varied] if isinstance(varied, list) else ([] if p.get("is_base") is True else None)
         key = (study, workload, impl, tuple(sorted(factors.items(), key=lambda kv: kv[0])))
         pbase = p.get("base") if isinstance(p.get("base"), dict) else {}
         pbase = {str(k): _value(v, path, f"{where} base '{k}'") for k, v in pbase.items()}
@@ -130,20 +135,28 @@ def parse_sweep(j, path):
         verdict = c.get("verdict")
         if verdict not in VERDICTS:
             fail(path, f"malformed {where}: verdict {short(verdict)} is not one of {', '.join(VERDICTS)}")
+        effect = c.get("effect")
         ci = c.get("ci95", c.get("interval"))
+        if isinstance(effect, dict):  # adambench sweep: {"median", "ci95": [lo, hi]}
+            ci = effect.get("ci95", ci)
+            effect = effect.get("median")
         lo, hi = (num(ci[0]), num(ci[1])) if isinstance(ci, list) and len(ci) == 2 else (math.nan, math.nan)
         claims.append({"id": str(c.get("id", c.get("name", f"claim {i + 1}"))),
                        "claim": str(c.get("claim", c.get("advice", c.get("id", "")))),
                        "compare": str(c.get("compare", c.get("compared", ""))), "metric": str(c.get("metric", "")),
-                       "effect": num(c.get("effect")), "lo": lo, "hi": hi, "verdict": verdict,
+                       "effect": num(effect), "lo": lo, "hi": hi, "verdict": verdict, "study": c.get("study"),
+                       "kind": c.get("kind"), "a": c.get("a"), "b": c.get("b"), "why": str(c.get("why", "")),
                        "interval_method": str(c.get("interval_method", c.get("method", ""))),
-                       "rule": str(c.get("rule", "")), "factor": c.get("factor"), "figure": c.get("figure")})
-    metric = j.get("metric") if j.get("metric") in ("val_loss", "train_loss", "val_acc") else "val_loss"
+                       "rule": str(c.get("rule", j.get("verdict_rule", ""))), "factor": c.get("factor"),
+                       "figure": c.get("figure")})
+    metric = str(j.get("metric", "val_loss")).replace("final_", "")
+    metric = metric if metric in ("val_loss", "train_loss", "val_acc") else "val_loss"
     return {"path": path, "context": j.get("context", {}), "base": base, "metric": metric,
             "rows": list(rows.values()), "claims": claims}
 
 
 KINDS = {"sweep": parse_sweep}
+SCHEMAS = {"sweep": "sweep.schema.json"}
 
 
 # ----------------------------------------------------------------------------------------------- statistics
@@ -588,24 +601,47 @@ def fmt_num(v):
     return "—" if not isinstance(v, float) or not math.isfinite(v) else f"{v:.4g}"
 
 
-def claims_table(sweeps, figure_keys):
-    """(head, rows) of the claims table; each claim's figure is its 'figure' field, else fig-sweep-FACTOR
-    for its 'factor', when that figure is in this report ('—' otherwise)."""
-    head = ["claim", "compared", "metric", "effect", "interval", "verdict", "figure"]
+def claim_figure(c, studs, figure_keys):
+    """The key of the figure on this page that shows a claim's comparison, or None.
+    In order: 'figure' naming a figure; lr-batch exponent claims -> the scaling figure; the factor
+    it compares ('factor', else the first factor where settings 'a' and 'b' differ, else the first
+    factor its study sweeps), the gap figure for gap claims about the algorithm or weight decay."""
+    fig = c["figure"] if isinstance(c["figure"], str) else ""
+    key = fig[4:] if fig.startswith("fig-") else fig
+    if key in figure_keys:
+        return key
+    if c["kind"] == "lr_batch_exponent" or "exponent" in c["metric"]:
+        return "sweep-lr-scaling" if "sweep-lr-scaling" in figure_keys else None
+    study = studs.get(fig) or (studs.get(c["study"]) if isinstance(c["study"], str) else None)
+    factor = c["factor"] if isinstance(c["factor"], str) else None
+    if factor is None and isinstance(c["a"], dict) and isinstance(c["b"], dict):
+        differ = sorted((f for f in set(c["a"]) | set(c["b"]) if c["a"].get(f) != c["b"].get(f)), key=factor_rank)
+        factor = differ[0] if differ else None
+    if factor is None and study is not None and study["swept"]:
+        factor = study["swept"][0]
+    if factor is None:
+        return None
+    if factor in ("algo", "weight_decay") and "gap" in c["metric"] and "sweep-gap" in figure_keys:
+        return "sweep-gap"
+    return f"sweep-{factor}" if f"sweep-{factor}" in figure_keys else None
+
+
+def claims_table(sweeps, figure_keys, studs=None):
+    """(head, rows, notes) of the claims table; each claim links (#fig-KEY) to the figure that shows
+    it when that figure is on this page ('—' otherwise). Notes: the verdict rules and interval methods."""
+    studs = studs if studs is not None else studies(sweeps)
+    claims = [c for res in sweeps for c in res["claims"]]
+    why = any(c["why"] for c in claims)
+    head = ["claim", "compared", "metric", "effect", "interval", "verdict"] + (["why"] if why else []) + ["figure"]
     rows = []
-    for res in sweeps:
-        for c in res["claims"]:
-            key = None
-            if isinstance(c["figure"], str) and c["figure"]:
-                key = c["figure"][4:] if c["figure"].startswith("fig-") else c["figure"]
-            elif isinstance(c["factor"], str):
-                key = f"sweep-{c['factor']}"
-            link = f"#fig-{key}" if key in figure_keys else "—"
-            interval = "—" if not math.isfinite(c["lo"]) else f"[{c['lo']:.4g}, {c['hi']:.4g}]"
-            if c["interval_method"] and interval != "—":
-                interval += f" ({c['interval_method']})"
-            rows.append([c["claim"], c["compare"], c["metric"], fmt_num(c["effect"]), interval, c["verdict"], link])
-    return head, rows
+    for c in claims:
+        key = claim_figure(c, studs, figure_keys)
+        interval = "—" if not math.isfinite(c["lo"]) else f"[{c['lo']:.4g}, {c['hi']:.4g}]"
+        rows.append([c["claim"], c["compare"], c["metric"], fmt_num(c["effect"]), interval, c["verdict"]]
+                    + ([c["why"]] if why else []) + [f"#fig-{key}" if key else "—"])
+    notes = [f"Verdict rule: {r}" for r in sorted({c["rule"] for c in claims if c["rule"]})]
+    notes += [f"Interval: {m}" for m in sorted({c["interval_method"] for c in claims if c["interval_method"]})]
+    return head, rows, notes
 
 
 def sweep_section(data, colors):
@@ -692,12 +728,10 @@ def sweep_section(data, colors):
                        for t in worst]))
     else:
         items.append(("note", "Every setting ran one implementation only: where implementations part ways is not measured."))
-    head, rows = claims_table(sweeps, keys)
+    head, rows, notes = claims_table(sweeps, keys, studs)
     if rows:
-        rules = sorted({c["rule"] for res in sweeps for c in res["claims"] if c["rule"]})
-        items.append(("table", "Tuning advice: claims and verdicts (figure: the anchor of its figure on this page)", head, rows))
-        for r in rules:
-            items.append(("note", f"Verdict rule: {r}"))
+        items.append(("table", "Tuning advice: claims and verdicts (figure: the figure that shows each comparison)", head, rows))
+        items += [("note", n) for n in notes]
     else:
         items.append(("note", "The sweep results hold no claims: the claims table is omitted."))
     if not all_rows:

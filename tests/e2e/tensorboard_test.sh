@@ -58,6 +58,11 @@ else
   ok "TensorBoard venv: $venv_py ($("$venv_py" -c 'import tensorboard; print("tensorboard", tensorboard.__version__)'))"
   run "TensorBoard's reader finds every scalar, step and hparam" 0 "$venv_py" "$here/tb_read.py" "$tmp/tb"
   run "TensorBoard's reader sees the killed run's flushed steps" 0 "$venv_py" "$here/tb_read.py" "$tmp/killed" --killed
+  run "TensorBoard's hparams plugin (its web app) shows every session, hparam and metric" 0 \
+    "$venv_py" "$here/tb_hparams_plugin.py" "$tmp/tb"
+  mkdir -p "$tmp/one_session"; cp -r "$tmp/tb/." "$tmp/one_session/"; rm -rf "$tmp/one_session/sweep/p1"
+  run "a missing session fails the hparams check" 1 "$venv_py" "$here/tb_hparams_plugin.py" "$tmp/one_session"
+  grep -q "session groups" "$tmp/log" && ok "  ... naming the session groups" || bad "  ... naming the session groups"
   # Our .proto against TensorBoard's own definitions: numbers, types, labels, enum values; and a
   # mistyped field number is caught.
   "$PROTOC" --descriptor_set_out="$tmp/ours.pb" --include_imports -I "$(dirname "$PROTO")" "$PROTO" 2>"$tmp/log" \

@@ -21,7 +21,7 @@ SCRIPT = os.path.join(ROOT, "scripts", "report.py")
 PY = "/usr/bin/python3"
 
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
-from adambench_report import sweep  # noqa: E402
+from adambench_report import sections, sweep  # noqa: E402,F401  (sections registers the sweep extension)
 from adambench_report.common import InputError  # noqa: E402
 
 
@@ -65,6 +65,44 @@ class Parse(unittest.TestCase):
             with self.assertRaises(InputError) as cm:
                 sweep.parse_sweep(doc, "sweep.json")
             self.assertIn(words, str(cm.exception))
+
+
+def tune_layout(doc):
+    """The fixture in adambench sweep's own layout: 'settings', 'is_base', flat final_* run metrics,
+    run verdicts, point summaries; plus an errored run that must be left out."""
+    for p in doc["points"]:
+        p["settings"] = p.pop("factors")
+        p["final_val_loss"] = {"median": None, "ci95": [None, None]}
+        runs = []
+        for r in p["runs"]:
+            div = r["diverged_at_step"] is not None
+            runs.append({"seed": r["seed"], "verdict": "diverged" if div else "ok", "diverged_at_step": r["diverged_at_step"],
+                         "final_train_loss": None if div else r["final"]["train_loss"],
+                         "final_val_loss": None if div else r["final"]["val_loss"]})
+        runs.append({"seed": 9, "verdict": "error", "diverged_at_step": None, "final_val_loss": None})
+        p["runs"] = runs
+    return doc
+
+
+class Layouts(unittest.TestCase):
+    def test_adambench_sweep_layout_reads_the_same(self):
+        ours = studies_of(fixture())
+        theirs = studies_of(tune_layout(fixture()))
+        self.assertEqual(sweep.impl_spread(theirs), sweep.impl_spread(ours))
+        self.assertEqual(sweep.gap_rows(theirs), sweep.gap_rows(ours))
+        self.assertEqual(sweep.scaling_fit(sweep.grids(theirs)[0][3], "val_loss")[1:],
+                         sweep.scaling_fit(sweep.grids(ours)[0][3], "val_loss")[1:])
+        self.assertTrue(all(len(r["runs"]) == 3 for s in theirs.values() for r in s["rows"]))  # the error run left out
+
+    def test_both_layouts_match_the_schema(self):
+        from adambench_report import validate
+        validate.validate(fixture(), "sweep", "sweep.json")
+        validate.validate(tune_layout(fixture()), "sweep", "sweep.json")
+        doc = fixture()
+        doc["points"][0]["runs"][0]["diverged_at_step"] = "soon"
+        with self.assertRaises(InputError) as cm:
+            validate.validate(doc, "sweep", "sweep.json")
+        self.assertIn("$.points[0].runs[0].diverged_at_step", str(cm.exception))
 
 
 class Figures(unittest.TestCase):
@@ -159,14 +197,37 @@ class Figures(unittest.TestCase):
 
     def test_claims_link_to_figures_on_the_page(self):
         res = sweep.parse_sweep(fixture(), "sweep.json")
-        head, rows = sweep.claims_table([res], {"sweep-eps", "sweep-gap", "sweep-lr-scaling", "sweep-lr"})
+        head, rows, notes = sweep.claims_table([res], {"sweep-eps", "sweep-gap", "sweep-lr-scaling", "sweep-lr"})
         self.assertEqual(head[-1], "figure")
         self.assertEqual([r[-1] for r in rows], ["#fig-sweep-eps", "#fig-sweep-gap", "#fig-sweep-lr-scaling", "—"])
         self.assertEqual([r[5] for r in rows], ["inconclusive", "holds here", "does not hold here", "inconclusive"])
-        self.assertEqual(rows[0][4], "[-0.03, 0.008] (bootstrap, 3 seeds)")
+        self.assertEqual(rows[0][4], "[-0.03, 0.008]")
+        self.assertIn("Interval: bootstrap, 3 seeds", notes)
+        self.assertTrue(any(n.startswith("Verdict rule: holds here when") for n in notes))
         # a figure that is not on the page is not linked
-        _h, rows = sweep.claims_table([res], set())
+        _h, rows, _n = sweep.claims_table([res], set())
         self.assertEqual({r[-1] for r in rows}, {"—"})
+
+    def test_adambench_sweep_claims_find_their_figure(self):
+        # adambench sweep's own claim format: effect {median, ci95}, settings a and b, figure = the study
+        doc = fixture()
+        doc["verdict_rule"] = "the runner's rule"
+        doc["claims"] = [
+            {"study": "ofat", "advice": "lower beta1", "compared": "beta1 0.8 against 0.9", "metric": "final_val_loss",
+             "a": {"beta1": 0.8}, "b": {"beta1": 0.9}, "effect": {"median": -0.1, "ci95": [-0.2, -0.05]},
+             "verdict": "does not hold here", "why": "interval below min_effect", "figure": "ofat"},
+            {"study": "ofat", "advice": "AdamW over L2", "metric": "gap", "a": {"algo": "adamw", "weight_decay": 0.01},
+             "b": {"algo": "adam", "weight_decay": 0.01}, "effect": {"median": 0.3, "ci95": [0.2, 0.4]},
+             "verdict": "holds here", "figure": "ofat"},
+            {"study": "lr-batch", "advice": "lr ∝ batch", "kind": "lr_batch_exponent", "metric": "final_val_loss",
+             "effect": {"median": 0.5, "ci95": [0.4, 0.6]}, "verdict": "does not hold here", "figure": "lr-batch"}]
+        res = sweep.parse_sweep(doc, "sweep.json")
+        keys = {"sweep-lr", "sweep-beta1", "sweep-algo", "sweep-gap", "sweep-lr-scaling"}
+        head, rows, notes = sweep.claims_table([res], keys, studies_of(doc))
+        self.assertEqual([r[-1] for r in rows], ["#fig-sweep-beta1", "#fig-sweep-gap", "#fig-sweep-lr-scaling"])
+        self.assertEqual(rows[0][3:5], ["-0.1", "[-0.2, -0.05]"])
+        self.assertEqual(head[6], "why")
+        self.assertEqual(notes, ["Verdict rule: the runner's rule"])
 
 
 class Report(unittest.TestCase):
@@ -180,8 +241,10 @@ class Report(unittest.TestCase):
                         "sweep-heatmap", "sweep-lr-scaling", "sweep-gap", "sweep-impl-spread"):
                 self.assertIn(f'id="fig-{key}"', page)
                 self.assertTrue(os.path.exists(os.path.join(out, f"fig-{key}.svg")), key)
-            for claim in ("AdamW generalises better than Adam + L2", "holds here", "#fig-sweep-gap"):
+            for claim in ("AdamW generalises better than Adam + L2", "holds here", '<a href="#fig-sweep-gap">'):
                 self.assertIn(claim, page)
+            with open(os.path.join(out, "summary.md"), encoding="utf-8") as f:
+                self.assertIn("[fig-sweep-gap](fig-sweep-gap.svg)", f.read())
             self.assertIn("3 seeds", page)  # the report says how many seeds each band uses
 
     def test_broken_sweep_is_exit_2(self):
@@ -193,7 +256,7 @@ class Report(unittest.TestCase):
                 json.dump(doc, f)
             p = subprocess.run([PY, SCRIPT, path, "--out", os.path.join(d, "out")], capture_output=True, text=True)
             self.assertEqual(p.returncode, 2)
-            self.assertIn("verdict 'yes'", p.stderr)
+            self.assertIn("claims[0].verdict", p.stderr)  # named by the schema check, before parsing
             self.assertFalse(os.path.exists(os.path.join(d, "out", "index.html")))
 
 
