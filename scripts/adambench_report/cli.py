@@ -13,17 +13,23 @@ DESCRIPTION = "Report generator: adambench results -> one self-contained HTML pa
 
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="report.py", description=DESCRIPTION)
-    ap.add_argument("results", nargs="+", metavar="RESULTS", help="result files or folders of them")
+    ap.add_argument("results", nargs="*", metavar="RESULTS", help="result files or folders of them")
     ap.add_argument("--out", required=True, metavar="DIR", help="folder for index.html, summary.md and fig-*.svg")
     ap.add_argument("--title", default="adambench report", help="page title")
+    ap.add_argument("--history", metavar="FILE", help="adambench history file (SQLite): trends over commits with change points")
 
     def error(msg):  # one line, exit 2, like the rest of the harness
         sys.exit(_say(msg, 2))
 
     ap.error = error
     args = ap.parse_args(argv)
+    if not args.results and not args.history:
+        error("give result files, --history FILE, or both")
     try:
         data = load_inputs(args.results)
+        if args.history:  # docs/history.md
+            from .history import load_history
+            data["history"] = [load_history(args.history)]
         figs = write_report(data, args.out, args.title)
     except InputError as e:
         return _say(e, 2)

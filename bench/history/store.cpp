@@ -1,0 +1,607 @@
+#include "history/store.h"
+
+#include "core/adam_config.h"
+#include "core/results.h"
+#include "core/stats.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <fmt/format.h>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <sqlite3.h>
+#include <sstream>
+#include <functional>
+#include <optional>
+#include <set>
+
+namespace adambench::history {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// ---- content hash (SHA-256, FIPS 180-4) ---------------------------------------------------------
+namespace {
+
+std::string sha256_hex(const std::string& msg) {
+  static const std::uint32_t k[64] = {
+      0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01,
+      0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc,
+      0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147,
+      0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+      0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116, 0x1e376c08,
+      0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208,
+      0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
+  std::uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+  std::string m = msg;
+  const std::uint64_t bits = static_cast<std::uint64_t>(msg.size()) * 8;
+  m.push_back(static_cast<char>(0x80));
+  while (m.size() % 64 != 56) m.push_back(0);
+  for (int i = 7; i >= 0; --i) m.push_back(static_cast<char>((bits >> (8 * i)) & 0xff));
+  auto rotr = [](std::uint32_t x, int n) { return (x >> n) | (x << (32 - n)); };
+  for (std::size_t off = 0; off < m.size(); off += 64) {
+    std::uint32_t w[64];
+    for (int i = 0; i < 16; ++i)
+      w[i] = (std::uint32_t(std::uint8_t(m[off + 4 * i])) << 24) | (std::uint32_t(std::uint8_t(m[off + 4 * i + 1])) << 16) |
+             (std::uint32_t(std::uint8_t(m[off + 4 * i + 2])) << 8) | std::uint32_t(std::uint8_t(m[off + 4 * i + 3]));
+    for (int i = 16; i < 64; ++i) {
+      const std::uint32_t s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3);
+      const std::uint32_t s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10);
+      w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+    }
+    std::uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7];
+    for (int i = 0; i < 64; ++i) {
+      const std::uint32_t t1 = hh + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + k[i] + w[i];
+      const std::uint32_t t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+      hh = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+    }
+    h[0] += a; h[1] += b; h[2] += c; h[3] += d; h[4] += e; h[5] += f; h[6] += g; h[7] += hh;
+  }
+  std::string out;
+  for (auto v : h) out += fmt::format("{:08x}", v);
+  return out;
+}
+
+// ---- figures from result files ------------------------------------------------------------------
+double num(const json& j) {
+  if (j.is_number()) return j.get<double>();
+  return std::nan("");
+}
+
+void put(std::vector<figure>& f, std::string bench, std::string metric, double v, int reps = 0) {
+  figure x;
+  x.benchmark = std::move(bench);
+  x.metric = std::move(metric);
+  x.value = v;
+  x.has_value = !std::isnan(v);
+  x.repetitions = reps;
+  if (x.has_value) f.push_back(std::move(x));
+}
+
+double to_ns(double t, const std::string& unit) {
+  if (unit == "us") return t * 1e3;
+  if (unit == "ms") return t * 1e6;
+  if (unit == "s") return t * 1e9;
+  return t;
+}
+
+void speed_figures(const json& j, std::vector<figure>& out) {
+  static const std::set<std::string> standard{"family_index", "per_family_instance_index", "repetitions", "repetition_index",
+                                              "threads", "iterations", "real_time", "cpu_time"};
+  // Repetitions of one benchmark: "iteration" rows; a file with aggregates only uses its median row.
+  std::map<std::string, std::vector<const json*>> reps, medians;
+  for (auto& b : j["benchmarks"]) {
+    if (!b.is_object()) continue;
+    std::string name = b.value("run_name", b.value("name", ""));
+    if (name.empty()) continue;
+    if (name.size() > 10 && name.ends_with("/real_time")) name.resize(name.size() - 10);
+    const std::string type = b.value("run_type", "iteration");
+    if (type == "iteration") reps[name].push_back(&b);
+    else if (b.value("aggregate_name", "") == "median") medians[name].push_back(&b);
+  }
+  for (auto& [name, m] : medians)
+    if (!reps.count(name)) reps[name] = m;
+  for (auto& [name, rows] : reps) {
+    if (rows.front()->value("error_occurred", false)) continue;  // a benchmark that skipped itself
+    const std::string key = "speed/" + name;
+    std::map<std::string, std::vector<double>> vals;
+    for (auto* r : rows) {
+      const std::string unit = r->value("time_unit", "ns");
+      if (r->contains("real_time")) vals["time_ns"].push_back(to_ns(num((*r)["real_time"]), unit));
+      if (r->contains("cpu_time")) vals["cpu_time_ns"].push_back(to_ns(num((*r)["cpu_time"]), unit));
+      for (auto& [k, v] : r->items())
+        if (v.is_number() && !standard.count(k)) vals[k].push_back(v.get<double>());  // counters, e.g. params_per_second
+    }
+    const int n = static_cast<int>(rows.size());
+    for (auto& [metric, v] : vals) put(out, key, metric, stats::median(v), n);
+    put(out, key, "repetitions", n, n);
+  }
+}
+
+double worst_err_u(const json& r) {
+  double w = 0;
+  for (auto& c : r.value("checks", json::array()))
+    for (const char* a : {"params", "m", "v", "max_v"})
+      if (c.is_object() && c.contains(a) && c[a].is_object() && c[a].contains("max_err_u")) {
+        const json& e = c[a]["max_err_u"];
+        w = std::max(w, e.is_number() ? e.get<double>() : INFINITY);  // JSON null: inf
+      }
+  return w;
+}
+
+void agree_figures(const json& j, std::vector<figure>& out) {
+  struct acc {
+    double worst = 0;
+    int seeds = 0, failed = 0;
+  };
+  std::map<std::string, acc> by;
+  for (auto& r : j["results"]) {
+    if (!r.is_object()) continue;
+    const std::string v = r.value("verdict", "");
+    if (v != "pass" && v != "fail" && v != "error") continue;  // skipped: no figure
+    auto& a = by[fmt::format("agree/{}/{}/{}", r.value("case", "?"), r.value("impl", "?"), r.value("dtype", "?"))];
+    ++a.seeds;
+    if (v == "pass") a.worst = std::max(a.worst, worst_err_u(r));
+    else ++a.failed;
+  }
+  for (auto& [k, a] : by) {
+    if (a.failed < a.seeds) put(out, k, "worst_err_u", a.worst, a.seeds);
+    put(out, k, "failed_seeds", a.failed, a.seeds);
+  }
+}
+
+void converge_figures(const json& j, std::vector<figure>& out) {
+  for (auto& r : j["runs"]) {
+    if (!r.is_object()) continue;
+    const std::string v = r.value("verdict", "");
+    if (v == "skip" || v == "error") continue;
+    const std::string k = fmt::format("converge/{}/{}/b{}/seed{}", r.value("case", "?"), r.value("impl", "?"),
+                                      r.value("batch_size", 0), r.value("seed", 0));
+    if (r.contains("target") && r.contains("steps_to_target"))
+      put(out, k, "steps_to_target", r["steps_to_target"].is_number() ? num(r["steps_to_target"]) : INFINITY, 1);
+    if (r.contains("final") && r["final"].is_object())
+      for (const char* m : {"train_loss", "val_loss", "val_acc"})
+        if (r["final"].contains(m)) put(out, k, std::string("final_") + m, num(r["final"][m]), 1);
+    if (r.contains("samples_per_s")) put(out, k, "samples_per_s", num(r["samples_per_s"]), 1);
+    if (r.contains("curve_digest") && r["curve_digest"].is_string()) {
+      figure f;
+      f.benchmark = k;
+      f.metric = "curve_digest";
+      f.has_value = false;
+      f.text = r["curve_digest"].get<std::string>();
+      out.push_back(f);
+    }
+  }
+  for (auto& a : j.value("aggregates", json::array())) {
+    if (!a.is_object()) continue;
+    const std::string k = fmt::format("converge/{}/{}/b{}", a.value("case", "?"), a.value("impl", "?"), a.value("batch_size", 0));
+    const int seeds = a.value("seeds", 0);
+    for (const char* m : {"steps_to_target", "final_val_loss", "final_val_acc", "wall_to_target_s"})
+      if (a.contains(m) && a[m].is_object() && a[m].contains("median"))
+        put(out, k, m, a[m]["median"].is_number() ? num(a[m]["median"]) : (std::string(m) == "steps_to_target" ? INFINITY : NAN), seeds);
+    if (a.contains("failure_rate")) put(out, k, "failure_rate", num(a["failure_rate"]), seeds);
+  }
+}
+
+// A sweep point (sweep.json, docs/tuning.md): its name (or study, workload, implementation and
+// factors) names it; its figures are the medians over its seeds of its metrics (final losses...) and
+// how often it diverged.
+void sweep_figures(const json& j, std::vector<figure>& out) {
+  std::function<void(const json&, const std::string&, std::map<std::string, std::vector<double>>&)> numbers =
+      [&](const json& o, const std::string& prefix, std::map<std::string, std::vector<double>>& acc) {
+        for (auto& [k, v] : o.items()) {
+          const std::string name = prefix.empty() ? k : prefix + "_" + k;
+          if (v.is_object()) numbers(v, name, acc);
+          else if (v.is_number() && k != "seed" && k != "diverged_at_step") acc[name].push_back(v.get<double>());
+        }
+      };
+  for (auto& p : j["points"]) {
+    if (!p.is_object()) continue;
+    if (p.contains("point") && p["point"].is_string()) {
+      // `adambench sweep`'s layout (docs/tuning.md): named points, metrics as {median, lo, hi} over seeds.
+      const std::string k = fmt::format("sweep/{}/{}/b{}", p["point"].get<std::string>(), p.value("impl", "?"), p.value("batch_size", 0));
+      const int seeds = p.value("seeds", 0);
+      if (seeds == 0) continue;  // skipped point
+      for (auto& [m, v] : p.items()) {
+        if (v.is_object() && v.contains("median")) {
+          const bool inf_if_null = m.find("loss") != std::string::npos || m.find("steps_to_target") != std::string::npos;
+          put(out, k, m, v["median"].is_number() ? v["median"].get<double>() : inf_if_null ? INFINITY : NAN, seeds);
+        } else if (v.is_number() && m != "seeds" && m != "batch_size" && m != "grad_scale") {
+          put(out, k, m, v.get<double>(), seeds);
+        }
+      }
+      continue;
+    }
+    std::string k = "sweep";
+    for (const char* f : {"study", "workload", "impl"})
+      if (p.contains(f) && p[f].is_string()) k += "/" + p[f].get<std::string>();
+    if (p.contains("factors") && p["factors"].is_object())
+      for (auto& [f, v] : p["factors"].items()) k += fmt::format("/{}={}", f, v.is_string() ? v.get<std::string>() : v.dump());
+    std::map<std::string, std::vector<double>> acc;
+    int runs = 0, diverged = 0;
+    for (auto& r : p.value("runs", json::array())) {
+      if (!r.is_object()) continue;
+      ++runs;
+      if (r.contains("diverged_at_step") && !r["diverged_at_step"].is_null()) ++diverged;
+      numbers(r, "", acc);
+    }
+    for (auto& [m, v] : acc) put(out, k, m, stats::median(v), runs);
+    if (runs) put(out, k, "diverged_fraction", static_cast<double>(diverged) / runs, runs);
+    for (auto& [m, v] : p.items())  // figures stated on the point itself
+      if (v.is_number()) put(out, k, m, v.get<double>(), runs);
+  }
+}
+
+std::string str_or(const json& o, const char* key, const std::string& dflt) {
+  if (o.is_object() && o.contains(key) && o[key].is_string()) return o[key].get<std::string>();
+  return dflt;
+}
+
+}  // namespace
+
+int direction_of(const std::string& kind, const std::string& benchmark, const std::string& metric) {
+  if (kind == "speed") {
+    if (benchmark.starts_with("speed/probe/")) return 0;  // the machine's bandwidth, not the code's speed
+    if (metric == "time_ns") return -1;
+    if (metric == "params_per_second" || metric == "probe_fraction") return +1;
+    // Memory per step (bytes, footprint): less is better; bandwidth (bytes_per_second) is neutral.
+    if ((metric.find("memory") != std::string::npos || metric.find("bytes") != std::string::npos) && metric.find("per_second") == std::string::npos)
+      return -1;
+    return 0;
+  }
+  if (kind == "agree") return metric == "worst_err_u" || metric == "failed_seeds" ? -1 : 0;
+  if (kind == "converge" || kind == "sweep") {
+    if (metric.find("acc") != std::string::npos) return +1;
+    if (metric.find("loss") != std::string::npos || metric.find("steps_to_target") != std::string::npos ||
+        metric.find("failure") != std::string::npos || metric.find("diverge") != std::string::npos)
+      return -1;
+    return 0;
+  }
+  return 0;
+}
+
+std::string commit_key(const std::string& commit, std::int64_t run_id) {
+  if (commit.empty() || commit == "unknown" || commit.ends_with("-dirty")) return fmt::format("{}#{}", commit, run_id);
+  return commit;
+}
+
+parsed_result parse_result_file(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  if (!f) throw input_error(fmt::format("{}: cannot read (no such file or no permission)", p.string()));
+  std::stringstream ss;
+  ss << f.rdbuf();
+  const std::string text = ss.str();
+  if (f.bad()) throw input_error(fmt::format("{}: read error", p.string()));
+  if (text.empty()) throw input_error(fmt::format("{}: empty file", p.string()));
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::parse_error& e) {
+    throw input_error(fmt::format("{}: not valid JSON{} (at byte {})", p.string(), e.byte >= text.size() ? ", truncated" : "", e.byte));
+  }
+  if (!j.is_object()) throw input_error(fmt::format("{}: not an adambench result (not a JSON object)", p.string()));
+  parsed_result r;
+  r.path = p.string();
+  const json& ctx = j.contains("context") && j["context"].is_object() ? j["context"] : json::object();
+  if (j.contains("benchmarks") && j["benchmarks"].is_array()) {
+    r.kind = "speed";
+    r.commit = str_or(ctx, "adambench.build.git_commit", "unknown");
+    r.created = str_or(ctx, "adambench.created", str_or(ctx, "date", ""));
+    r.hostname = str_or(ctx, "adambench.machine.hostname", str_or(ctx, "host_name", ""));
+    r.suite = str_or(ctx, "adambench.suite", "");
+    r.shard = str_or(ctx, "adambench.shard", "");
+    r.machine = json::object();
+    r.build = json::object();
+    for (auto& [k, v] : ctx.items()) {
+      if (k.starts_with("adambench.machine.")) r.machine[k.substr(18)] = v;
+      if (k.starts_with("adambench.build.")) r.build[k.substr(16)] = v;
+    }
+    speed_figures(j, r.figures);
+  } else {
+    if (!j.contains("kind") || !j["kind"].is_string())
+      throw input_error(fmt::format("{}: not an adambench result (no \"kind\" and no Google Benchmark \"benchmarks\")", p.string()));
+    r.kind = j["kind"].get<std::string>();
+    const char* list = r.kind == "agree" ? "results" : r.kind == "converge" ? "runs" : r.kind == "sweep" ? "points" : nullptr;
+    if (!list) throw input_error(fmt::format("{}: result kind '{}' is not kept in the history (agree, speed, converge, sweep)", p.string(), r.kind));
+    const int v = j.value("schema_version", 0);
+    if (v < 1 || v > result_schema_version)
+      throw input_error(fmt::format("{}: schema_version {} is not one this build reads (1..{})", p.string(), v, result_schema_version));
+    if (!j.contains(list) || !j[list].is_array())
+      throw input_error(fmt::format("{}: {} result without a \"{}\" array", p.string(), r.kind, list));
+    r.machine = ctx.contains("machine") ? ctx["machine"] : json::object();
+    r.build = ctx.contains("build") ? ctx["build"] : json::object();
+    r.commit = str_or(r.build, "git_commit", "unknown");
+    r.created = str_or(ctx, "created", "");
+    r.hostname = str_or(r.machine, "hostname", "");
+    r.suite = str_or(j, "suite", "");
+    r.shard = str_or(j, "shard", "");
+    r.interrupted = j.value("interrupted", false);
+    if (r.kind == "agree") agree_figures(j, r.figures);
+    else if (r.kind == "converge") converge_figures(j, r.figures);
+    else sweep_figures(j, r.figures);
+  }
+  r.merged = j.contains("merged_from");
+  // The same run copied, re-indented or merged from the same shards elsewhere hashes the same.
+  json canon = j;
+  canon.erase("merged_from");
+  r.hash = sha256_hex(canon.dump());
+  return r;
+}
+
+// ---- SQLite -------------------------------------------------------------------------------------
+namespace {
+
+struct stmt {
+  sqlite3_stmt* s = nullptr;
+  sqlite3* db;
+  stmt(sqlite3* d, const char* sql) : db(d) {
+    if (sqlite3_prepare_v2(d, sql, -1, &s, nullptr) != SQLITE_OK) throw io_error(fmt::format("history: {}", sqlite3_errmsg(d)));
+  }
+  ~stmt() { sqlite3_finalize(s); }
+  stmt& bind(int i, const std::string& v) { sqlite3_bind_text(s, i, v.c_str(), static_cast<int>(v.size()), SQLITE_TRANSIENT); return *this; }
+  stmt& bind(int i, double v) { sqlite3_bind_double(s, i, v); return *this; }
+  stmt& bind(int i, std::int64_t v) { sqlite3_bind_int64(s, i, v); return *this; }
+  stmt& bind(int i, int v) { sqlite3_bind_int(s, i, v); return *this; }
+  stmt& null(int i) { sqlite3_bind_null(s, i); return *this; }
+  bool step() {  // true: a row
+    const int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    throw io_error(fmt::format("history: {}", sqlite3_errmsg(db)));
+  }
+  void run() { step(); sqlite3_reset(s); }
+  std::string text(int i) { auto* t = sqlite3_column_text(s, i); return t ? reinterpret_cast<const char*>(t) : ""; }
+  double real(int i) { return sqlite3_column_type(s, i) == SQLITE_NULL ? std::nan("") : sqlite3_column_double(s, i); }
+  std::int64_t integer(int i) { return sqlite3_column_int64(s, i); }
+};
+
+void exec(sqlite3* db, const std::string& sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string m = err ? err : "unknown error";
+    sqlite3_free(err);
+    throw io_error(fmt::format("history: {}", m));
+  }
+}
+
+// Migrations: index i takes a file from version i to i + 1. Never edit one that has shipped.
+const char* const migrations[] = {
+    // 0 -> 1: runs and their figures.
+    R"(CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+       CREATE TABLE runs(id INTEGER PRIMARY KEY, content_hash TEXT NOT NULL UNIQUE, kind TEXT NOT NULL,
+         commit_id TEXT NOT NULL, created TEXT NOT NULL, added TEXT NOT NULL, hostname TEXT NOT NULL,
+         machine TEXT NOT NULL, build TEXT NOT NULL, suite TEXT NOT NULL, shard TEXT NOT NULL,
+         merged INTEGER NOT NULL, interrupted INTEGER NOT NULL, source TEXT NOT NULL);
+       CREATE TABLE figures(run_id INTEGER NOT NULL REFERENCES runs(id), benchmark TEXT NOT NULL,
+         metric TEXT NOT NULL, value REAL, text TEXT, PRIMARY KEY(run_id, benchmark, metric));
+       INSERT INTO meta VALUES('format', 'adambench history');)",
+    // 1 -> 2: figure direction and sample count, an index for series, stored change points.
+    R"(ALTER TABLE figures ADD COLUMN better INTEGER NOT NULL DEFAULT 0;
+       ALTER TABLE figures ADD COLUMN repetitions INTEGER NOT NULL DEFAULT 0;
+       CREATE INDEX figures_by_name ON figures(benchmark, metric);
+       CREATE TABLE change_points(benchmark TEXT NOT NULL, metric TEXT NOT NULL, kind TEXT NOT NULL,
+         method TEXT NOT NULL, from_run INTEGER NOT NULL, run_id INTEGER NOT NULL, value_before REAL, value_after REAL,
+         rel_change REAL, p REAL, regression INTEGER NOT NULL);)",
+};
+static_assert(sizeof(migrations) / sizeof(migrations[0]) == schema_version);
+
+}  // namespace
+
+store::store(store&& o) noexcept : db_(o.db_), path_(std::move(o.path_)), version_(o.version_) { o.db_ = nullptr; }
+store::~store() {
+  if (db_) sqlite3_close(db_);
+}
+
+store store::open(const fs::path& path, bool create, int target) {
+  store s;
+  s.path_ = path.string();
+  std::error_code ec;
+  const bool exists = fs::exists(path, ec);
+  if (!exists && !create) throw input_error(fmt::format("{}: no such history file", s.path_));
+  if (exists && !fs::is_regular_file(path, ec)) throw input_error(fmt::format("{}: not a regular file", s.path_));
+  if (!exists && path.has_parent_path() && !fs::is_directory(path.parent_path(), ec))
+    throw input_error(fmt::format("{}: folder {} does not exist", s.path_, path.parent_path().string()));
+  const int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
+  if (sqlite3_open_v2(s.path_.c_str(), &s.db_, flags, nullptr) != SQLITE_OK)
+    throw input_error(fmt::format("{}: cannot open: {}", s.path_, s.db_ ? sqlite3_errmsg(s.db_) : "out of memory"));
+  sqlite3_busy_timeout(s.db_, 60000);  // another `history add` holds the write lock: wait, do not fail
+  sqlite3_extended_result_codes(s.db_, 1);
+  // Read-only checks first: nothing is written to a file that fails them.
+  auto bad = [&](const std::string& why) { return input_error(fmt::format("{}: {}", s.path_, why)); };
+  std::vector<std::string> qc;
+  {
+    sqlite3_stmt* q = nullptr;
+    int rc = sqlite3_prepare_v2(s.db_, "PRAGMA quick_check", -1, &q, nullptr);
+    if (rc == SQLITE_OK)
+      while ((rc = sqlite3_step(q)) == SQLITE_ROW) qc.push_back(reinterpret_cast<const char*>(sqlite3_column_text(q, 0)));
+    sqlite3_finalize(q);
+    const int primary = rc & 0xff;
+    if (primary == SQLITE_NOTADB) throw bad("not an SQLite database (not a history file, or its header is damaged)");
+    if (primary == SQLITE_CORRUPT) throw bad("corrupt SQLite database");
+    if (primary == SQLITE_BUSY) throw io_error(fmt::format("{}: locked by another process for over 60 s", s.path_));
+    if (rc != SQLITE_DONE) throw bad(fmt::format("cannot read: {}", sqlite3_errmsg(s.db_)));
+    if (qc.size() != 1 || qc[0] != "ok") {
+      // quick_check answers with several lines: one line on stderr names the first problem.
+      std::vector<std::string> problems;
+      for (auto& row : qc) {
+        std::istringstream ls(row);
+        for (std::string l; std::getline(ls, l);)
+          if (!l.empty() && !l.starts_with("***")) problems.push_back(l);
+      }
+      throw bad(fmt::format("corrupt SQLite database (quick_check: {}{})", problems.empty() ? "no answer" : problems[0],
+                            problems.size() > 1 ? fmt::format(", and {} more problems", problems.size() - 1) : ""));
+    }
+  }
+  auto facts = [&](std::int64_t& app, std::int64_t& ver, std::int64_t& objects) {
+    stmt a(s.db_, "PRAGMA application_id");
+    a.step();
+    app = a.integer(0);
+    stmt v(s.db_, "PRAGMA user_version");
+    v.step();
+    ver = v.integer(0);
+    stmt o(s.db_, "SELECT count(*) FROM sqlite_master");
+    o.step();
+    objects = o.integer(0);
+  };
+  auto judge = [&](std::int64_t app, std::int64_t ver, std::int64_t objects) {
+    if (app == 0 && objects == 0 && ver == 0) return;  // empty: a new history
+    if (app != application_id) throw bad(fmt::format("an SQLite database of another application (application_id {:#x}), not an adambench history", app));
+    if (ver > schema_version) throw bad(fmt::format("history schema {} is newer than this build reads (up to {})", ver, schema_version));
+    if (ver < 1) throw bad("adambench history without a schema version (damaged)");
+  };
+  std::int64_t app = 0, ver = 0, objects = 0;
+  facts(app, ver, objects);
+  judge(app, ver, objects);
+  s.version_ = static_cast<int>(ver);
+  if (s.version_ < target && (create || s.version_ > 0)) {
+    // Under the write lock, look again: a concurrent writer may have created or migrated it.
+    exec(s.db_, "BEGIN IMMEDIATE");
+    try {
+      facts(app, ver, objects);
+      judge(app, ver, objects);
+      s.version_ = static_cast<int>(ver);
+      if (s.version_ < target) s.migrate(target);
+      exec(s.db_, "COMMIT");
+    } catch (...) {
+      sqlite3_exec(s.db_, "ROLLBACK", nullptr, nullptr, nullptr);
+      throw;
+    }
+  }
+  return s;
+}
+
+void store::migrate(int target) {
+  const int from = version_;
+  if (from == 0) exec(db_, fmt::format("PRAGMA application_id = {}", application_id));
+  for (int v = from; v < target; ++v) {
+    exec(db_, migrations[v]);
+    if (v == 1) {
+      // Data step of 1 -> 2: the direction of every figure stored so far.
+      std::vector<std::tuple<std::string, std::string, std::string>> names;
+      {
+        stmt q(db_, "SELECT DISTINCT r.kind, f.benchmark, f.metric FROM figures f JOIN runs r ON r.id = f.run_id");
+        while (q.step()) names.emplace_back(q.text(0), q.text(1), q.text(2));
+      }
+      stmt u(db_, "UPDATE figures SET better = ?1 WHERE benchmark = ?2 AND metric = ?3");
+      for (auto& [k, b, m] : names) u.bind(1, direction_of(k, b, m)).bind(2, b).bind(3, m).run();
+    }
+    exec(db_, fmt::format("PRAGMA user_version = {}", v + 1));
+  }
+  version_ = target;
+  if (from > 0 && target >= 2) recompute_changes(detect_options{});
+}
+
+std::int64_t store::run_count() const {
+  if (version_ == 0) return 0;
+  stmt q(db_, "SELECT count(*) FROM runs");
+  q.step();
+  return q.integer(0);
+}
+
+store::add_report store::add(const std::vector<parsed_result>& results, const detect_options& o) {
+  if (version_ < schema_version) throw io_error(fmt::format("{}: history schema {} not migrated", path_, version_));
+  add_report rep;
+  exec(db_, "BEGIN IMMEDIATE");
+  try {
+    stmt ins(db_, "INSERT OR IGNORE INTO runs(content_hash, kind, commit_id, created, added, hostname, machine, build, suite, shard,"
+                  " merged, interrupted, source) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
+    stmt fig(db_, "INSERT OR REPLACE INTO figures(run_id, benchmark, metric, value, text, better, repetitions) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+    const std::string now = utc_now();
+    for (auto& r : results) {
+      ins.bind(1, r.hash).bind(2, r.kind).bind(3, r.commit).bind(4, r.created.empty() ? now : r.created).bind(5, now)
+          .bind(6, r.hostname).bind(7, r.machine.dump()).bind(8, r.build.dump()).bind(9, r.suite).bind(10, r.shard)
+          .bind(11, r.merged ? 1 : 0).bind(12, r.interrupted ? 1 : 0).bind(13, r.path);
+      ins.run();
+      if (sqlite3_changes(db_) == 0) {
+        ++rep.duplicates;
+        continue;
+      }
+      const std::int64_t id = sqlite3_last_insert_rowid(db_);
+      for (auto& f : r.figures) {
+        fig.bind(1, id).bind(2, f.benchmark).bind(3, f.metric);
+        if (f.has_value) fig.bind(4, f.value); else fig.null(4);
+        if (f.text.empty()) fig.null(5); else fig.bind(5, f.text);
+        fig.bind(6, direction_of(r.kind, f.benchmark, f.metric)).bind(7, f.repetitions);
+        fig.run();
+      }
+      ++rep.added;
+    }
+    if (rep.added) recompute_changes(o);
+    exec(db_, "COMMIT");
+  } catch (...) {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
+  }
+  return rep;
+}
+
+std::vector<series> store::load_series(const std::string& filter) const {
+  std::vector<series> out;
+  if (version_ == 0) return out;
+  std::optional<std::regex> re;
+  if (!filter.empty()) {
+    try {
+      re.emplace(filter, std::regex::ECMAScript);
+    } catch (const std::regex_error& e) {
+      throw input_error(fmt::format("--filter '{}': not a valid regular expression ({})", filter, e.what()));
+    }
+  }
+  stmt q(db_, "SELECT r.kind, f.benchmark, f.metric, f.better, r.id, r.commit_id, r.created, f.value FROM figures f"
+              " JOIN runs r ON r.id = f.run_id WHERE f.value IS NOT NULL ORDER BY f.benchmark, f.metric, r.created, r.id");
+  while (q.step()) {
+    const std::string b = q.text(1), m = q.text(2);
+    if (out.empty() || out.back().benchmark != b || out.back().metric != m) {
+      if (re && !std::regex_search(b + " " + m, *re)) continue;
+      out.push_back({q.text(0), b, m, static_cast<int>(q.integer(3)), {}});
+    }
+    out.back().points.push_back({q.integer(4), q.text(5), q.text(6), q.real(7)});
+  }
+  return out;
+}
+
+void store::recompute_changes(const detect_options& o) {
+  exec(db_, "DELETE FROM change_points");
+  stmt ins(db_, "INSERT INTO change_points(benchmark, metric, kind, method, from_run, run_id, value_before, value_after, rel_change, p, regression)"
+                " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+  for (auto& s : load_series()) {
+    std::vector<double> x;
+    for (auto& p : s.points) x.push_back(p.value);
+    for (auto& c : detect_changes(x, s.better, o)) {
+      ins.bind(1, s.benchmark).bind(2, s.metric).bind(3, c.kind).bind(4, c.method)
+          .bind(5, s.points[c.from].run_id).bind(6, s.points[c.index].run_id)
+          .bind(7, c.before).bind(8, c.after).bind(9, c.rel_change);
+      if (c.p < 0) ins.null(10); else ins.bind(10, c.p);
+      ins.bind(11, c.regression ? 1 : 0);
+      ins.run();
+    }
+  }
+  exec(db_, fmt::format("INSERT OR REPLACE INTO meta VALUES('change_points', '{}')",
+                        json{{"window", o.window}, {"alpha", o.alpha}, {"drift_alpha", o.drift_alpha}, {"min_effect", o.min_effect},
+                             {"tail_z", o.tail_z}, {"min_history", o.min_history}}.dump()));
+}
+
+std::vector<stored_change> store::stored_changes() const {
+  std::vector<stored_change> out;
+  if (version_ < 2) return out;
+  stmt q(db_, "SELECT benchmark, metric, kind, method, from_run, run_id, value_before, value_after, rel_change, p, regression FROM change_points");
+  while (q.step()) {
+    stored_change c;
+    c.benchmark = q.text(0);
+    c.metric = q.text(1);
+    c.cp.kind = q.text(2);
+    c.cp.method = q.text(3);
+    c.from_run = q.integer(4);
+    c.run = q.integer(5);
+    c.cp.before = q.real(6);
+    c.cp.after = q.real(7);
+    c.cp.rel_change = q.real(8);
+    c.cp.p = std::isnan(q.real(9)) ? -1 : q.real(9);
+    c.cp.regression = q.integer(10) != 0;
+    out.push_back(c);
+  }
+  return out;
+}
+
+}  // namespace adambench::history
