@@ -24,7 +24,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     try:
         data = load_inputs(args.results)
-        figs = write_report(data, args.out, args.title)
+        figs, v = write_report(data, args.out, args.title)
     except InputError as e:
         return _say(e, 2)
     except (EnvError, OSError) as e:  # a schema missing, the output folder not writable
@@ -39,6 +39,7 @@ def main(argv=None):
                     "please report it", 4)
     kinds = ", ".join(f"{len(v)} {k}" for k, v in data.items() if v)
     print(f"report: {kinds} result file(s) -> {os.path.join(args.out, 'index.html')}, summary.md, {len(figs)} figure(s)")
+    print(f"report: {v.line}")
     return 0
 
 

@@ -118,7 +118,8 @@ def parse_agree(j, path):
             "verdict": verdict, "reason": str(r.get("reason", "") or ""), "first_mismatch": r.get("first_mismatch"),
             "checks": pts,
         })
-    return {"path": path, "context": j.get("context", {}), "suite": j.get("suite", ""), "results": rows}
+    return {"path": path, "context": j.get("context", {}), "suite": j.get("suite", ""), "results": rows,
+            "interrupted": j.get("interrupted") is True, "stopped_before": str(j.get("stopped_before", "") or "")}
 
 
 _NAME_SUFFIXES = ("real_time", "process_time", "manual_time")
@@ -225,7 +226,9 @@ def parse_converge(j, path):
         if rel:
             curve = read_curve(os.path.join(base, rel), path)
         tgt = r.get("target") if isinstance(r.get("target"), dict) else None
-        out.append({"case": case, "impl": impl, "verdict": verdict, "reason": str(r.get("reason", "") or ""),
+        # What the suite expected of the case ("none", "target", "diverge"), where converge writes it.
+        expect = r.get("expect") if r.get("expect") in ("none", "target", "diverge") else None
+        out.append({"case": case, "impl": impl, "verdict": verdict, "reason": str(r.get("reason", "") or ""), "expect": expect,
                     "batch": int(batch) if isinstance(batch, (int, float)) and not isinstance(batch, bool) else None,
                     "seed": r.get("seed"), "workload": str(r.get("workload", "")),
                     "steps_to_target": num(r.get("steps_to_target")), "diverged_at": num(r.get("diverged_at_step")),
@@ -245,7 +248,10 @@ def parse_converge(j, path):
                      "has_target": isinstance(st, dict), "steps": med, "lo": lo, "hi": hi, "seeds": a.get("seeds"),
                      "failure_rate": num(a.get("failure_rate")), "final_val_loss": a.get("final_val_loss"),
                      "final_val_acc": a.get("final_val_acc")})
-    return {"path": path, "context": j.get("context", {}), "suite": j.get("suite", ""), "runs": out, "aggregates": aggs}
+    unmet = j.get("expectations_unmet", [])
+    return {"path": path, "context": j.get("context", {}), "suite": j.get("suite", ""), "runs": out, "aggregates": aggs,
+            "interrupted": j.get("interrupted") is True, "stopped_at": str(j.get("stopped_at", "") or ""),
+            "expectations_unmet": [str(u) for u in unmet] if isinstance(unmet, list) else []}
 
 
 CURVE_COLUMNS = ("step", "epoch", "lr", "train_loss", "val_loss", "val_acc", "wall_s")

@@ -19,7 +19,7 @@ import matplotlib
 
 from . import figures, load, validate
 from .figures import Colors, Figure, render
-from .tables import agree_verdicts, converge_aggregate_table, converge_verdicts, speed_rows_table, speed_table
+from .tables import agree_verdicts, converge_aggregate_table, converge_unmet, converge_verdicts, speed_rows_table, speed_table
 
 EXTENSIONS = ("sweep", "history")
 
@@ -105,6 +105,9 @@ def convergence_section(data, colors):
         items.append(note("No convergence case has a target: steps-to-target against batch size is omitted."))
     h, rows = converge_verdicts(conv)
     items.append(("table", "Verdicts per implementation (one run = one case, batch size and seed)", h, rows))
+    h, rows = converge_unmet(conv)
+    if rows:
+        items.append(("table", "Unmet expectations (the suite's expect = ...)", h, rows))
     h, rows = converge_aggregate_table(conv)
     if rows:
         items.append(("table", "Per case and batch size (median over seeds [bootstrap 95% interval])", h, rows))
