@@ -3,6 +3,9 @@ import argparse
 import os
 import sys
 import traceback
+import warnings
+
+import numpy as np
 
 from .common import EnvError, InputError
 from .load import load_inputs
@@ -23,8 +26,12 @@ def main(argv=None):
     ap.error = error
     args = ap.parse_args(argv)
     try:
-        data = load_inputs(args.results)
-        figs, v = write_report(data, args.out, args.title)
+        # Odd values (NaN, inf, zero on a log axis) are drawn or shown as "-" on purpose: numpy's and
+        # matplotlib's warnings about them would only break the one-line stderr contract.
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            data = load_inputs(args.results)
+            figs, v = write_report(data, args.out, args.title)
     except InputError as e:
         return _say(e, 2)
     except (EnvError, OSError) as e:  # a schema missing, the output folder not writable

@@ -224,6 +224,8 @@ def parse_converge(j, path):
         curve = None
         rel = r.get("curve_csv")
         if rel:
+            if not isinstance(rel, str) or os.path.isabs(rel) or "\0" in rel or ".." in rel.replace("\\", "/").split("/"):
+                fail(path, f"malformed {where}: curve_csv {short(rel)} is not a path inside the result's folder")
             curve = read_curve(os.path.join(base, rel), path)
         tgt = r.get("target") if isinstance(r.get("target"), dict) else None
         # What the suite expected of the case ("none", "target", "diverge"), where converge writes it.
@@ -259,7 +261,7 @@ CURVE_COLUMNS = ("step", "epoch", "lr", "train_loss", "val_loss", "val_acc", "wa
 
 def read_curve(csv_path, owner):
     try:
-        with open(csv_path, newline="") as f:
+        with open(csv_path, newline="", encoding="utf-8") as f:
             rd = csv.reader(f)
             header = next(rd, None)
             if header is None:
@@ -279,7 +281,11 @@ def read_curve(csv_path, owner):
                     try:
                         cols[c].append(float(s) if s else math.nan)
                     except ValueError:
-                        fail(csv_path, f"line {n}: {c} {s!r} is not a number")
+                        fail(csv_path, f"line {n}: {c} {short(s)} is not a number")
+    except UnicodeDecodeError:
+        fail(csv_path, "not a text file (not UTF-8): not a curve CSV")
+    except csv.Error as e:
+        fail(csv_path, f"not a readable CSV: {e}")
     except FileNotFoundError:
         fail(owner, f"curve file {csv_path} is missing")
     except OSError as e:
