@@ -34,15 +34,26 @@ def _cell_class(v, col):
     return ""
 
 
+FIG_LINK = re.compile(r"#fig-[\w.-]+")  # a cell naming a figure on the page (the sweep's claims table) links to it
+
+
+def _cell(v):
+    if isinstance(v, str) and FIG_LINK.fullmatch(v):
+        return f'<a href="{v}">{html.escape(v[1:])}</a>'
+    return html.escape(str(v))
+
+
 def html_table(head, rows):
     out = ["<table><thead><tr>" + "".join(f"<th>{html.escape(str(h))}</th>" for h in head) + "</tr></thead><tbody>"]
     for r in rows:
-        out.append("<tr>" + "".join(f"<td{_cell_class(v, head[i])}>{html.escape(str(v))}</td>" for i, v in enumerate(r)) + "</tr>")
+        out.append("<tr>" + "".join(f"<td{_cell_class(v, head[i])}>{_cell(v)}</td>" for i, v in enumerate(r)) + "</tr>")
     out.append("</tbody></table>")
     return "\n".join(out)
 
 
 def md_escape(v):
+    if isinstance(v, str) and FIG_LINK.fullmatch(v):
+        return f"[{v[1:]}]({v[1:]}.svg)"  # summary.md's figures are the fig-KEY.svg files beside it
     return str(v).replace("|", "\\|").replace("\n", " ")
 
 
