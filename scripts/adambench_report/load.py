@@ -100,6 +100,8 @@ def parse_agree(j, path):
         pts = []
         for k, c in enumerate(checks):
             step = _need(c, "step", int, path, f"{where}.checks[{k}]")
+            if not 0 <= step <= 2 ** 53:
+                fail(path, f"malformed {where}.checks[{k}]: step {short(step)} is not a step count")
             # Error in units of the bound: worst over parameters and all state (the tolerance applies to
             # each). ULP: parameters only, since m and v pass near zero, where ULP distances are huge
             # and meaningless.
@@ -152,7 +154,7 @@ def _count(b, key, path, where):
     v = b.get(key)
     if v is None:
         return None
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 1 or v != int(v) or v > 2 ** 53:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not 1 <= v <= 2 ** 53 or v != int(v):
         fail(path, f"malformed {where}: counter '{key}' is {short(v)}, not a whole number >= 1")
     return int(v)
 
@@ -282,6 +284,8 @@ def read_curve(csv_path, owner):
                         cols[c].append(float(s) if s else math.nan)
                     except ValueError:
                         fail(csv_path, f"line {n}: {c} {short(s)} is not a number")
+                if not math.isfinite(cols["step"][-1]):
+                    fail(csv_path, f"line {n}: step {short(row[idx['step']])} is not a finite number")
     except UnicodeDecodeError:
         fail(csv_path, "not a text file (not UTF-8): not a curve CSV")
     except csv.Error as e:

@@ -101,7 +101,8 @@ def converge_aggregate_table(conv):
         if not isinstance(d, dict):
             return "-"
         m = num(d.get("median"))
-        lo, hi = (num(x) for x in (d.get("ci95") or [None, None])[:2]) if isinstance(d.get("ci95"), list) else (math.nan, math.nan)
+        ci95 = d.get("ci95")
+        lo, hi = (num(ci95[0]), num(ci95[1])) if isinstance(ci95, list) and len(ci95) == 2 else (math.nan, math.nan)
         if not math.isfinite(m):
             return "never" if m == math.inf or d.get("median") is None else "-"
         s = f"{m:.{digits}g}"

@@ -4,7 +4,8 @@ with one line on stderr, never a traceback, a crash or a hang.
     cd tests/e2e && /usr/bin/python3 -B -m unittest -v test_report_fuzz
 
 Seeds are real files: tests/fixtures/agree.json (an `adambench agree smoke` run), speed.json and
-converge/ (with its curve CSVs), and a calibration file in calibrate's format. Mutations, from a fixed
+converge/ (with its curve CSVs), and a calibration file in calibrate's format. (sweep.json is
+not among them yet: its module's bootstrap makes each accepted mutant cost seconds.) Mutations, from a fixed
 random seed: bit flips, truncation, values of the wrong type, huge numbers (1e308, 1e999, 5,000-digit
 integers, NaN), deep nesting (up to 200,000 levels), deleted keys, and corrupted curve CSVs.
 
@@ -80,7 +81,7 @@ def mutate(data, rng, how):
         parent, key = rng.choice(nums)
         parent[key] = PLACE
         raw = rng.choice(["1e308", "-1e308", "1e999", "-1e999", "NaN", "Infinity", "-Infinity", "1e-320", "9" * 40,
-                          "-" + "9" * 40, "1" + "0" * 5000, "2e19", "0", "-0.0", "4.9e-324"])
+                          "-" + "9" * 40, "1" + "0" * 400, "1" + "0" * 5000, "2e19", "0", "-0.0", "4.9e-324"])
         return dumps_with(tree, raw)
     if how == "deep_nesting":
         d = rng.choice([50, 900, 5000, 200000])
