@@ -38,13 +38,15 @@ std::shared_ptr<gate_cli> add_gate_commands(CLI::App& app) {
     c->add_option("--min-effect", g->opt.min_effect, "smallest relative speed change that counts (default 0.05)")->check(CLI::Range(0.0, 10.0));
     c->add_option("--alpha", g->opt.alpha, "significance level of the Mann-Whitney U test (default 0.01)")->check(CLI::Range(0.0, 1.0));
   };
-  g->compare = app.add_subcommand("compare", "compare results with a baseline: exit 0 no regression, 1 regression, 2 bad input");
+  g->compare = app.add_subcommand("compare", "compare results with a baseline: exit 0 no regression, 1 regression, 2 bad input or nothing comparable");
   g->compare->add_option("baseline", g->baseline, "result file or folder of them")->required();
   g->compare->add_option("candidate", g->candidate, "result file or folder of them")->required();
   g->compare->add_option("--markdown", g->markdown, "also write a Markdown summary (pull-request comment, CI job summary)");
+  g->compare->add_flag("--allow-missing", g->opt.allow_missing, "baseline results missing, newly skipped or errored in the candidate warn instead of fail");
+  g->compare->add_flag("--exact", g->opt.exact, "convergence: curves must be bitwise identical to the baseline's (default: the band of docs/convergence.md)");
   thresholds(g->compare);
 
-  g->merge = app.add_subcommand("merge", "join the pieces of a sharded run (--shard I/N) into one result");
+  g->merge = app.add_subcommand("merge", "join the pieces of a sharded run (--shard I/N, shards 1..N once each) into one result");
   g->merge->add_option("--out", g->merge_out, "merged result file")->required();
   g->merge->add_option("inputs", g->merge_inputs, "result files or folders, one kind")->required();
 
@@ -79,6 +81,7 @@ int run_child(const std::string& bin, std::vector<std::string> args, const fs::p
   argv.push_back(nullptr);
   fmt::print(stderr, "run: {} {}\n", bin, fmt::join(args, " "));
   pid_t pid = ::fork();
+  if (pid < 0) throw io_error(fmt::format("cannot start {}: fork failed", bin));
   if (pid == 0) {
     ::execv(bin.c_str(), argv.data());
     ::_exit(127);
@@ -92,17 +95,29 @@ void check_binary(const std::string& b) {
   if (::access(b.c_str(), X_OK) != 0) throw input_error(fmt::format("{}: not an executable file", b));
 }
 
+// A child that did not finish with a verdict (0 or 1) is an environment failure: exit 4.
+void check_child(int rc, const std::string& bin, const char* what, int index) {
+  if (rc != 0 && rc != 1) throw io_error(fmt::format("{} exited {} in {} {}", bin, rc, what, index));
+}
+
 // The single result file a run wrote into `dir` (speed.json, agree.json, converge.json).
 fs::path result_in(const fs::path& dir) {
   for (const char* n : {"speed.json", "agree.json", "converge.json"})
     if (fs::exists(dir / n)) return dir / n;
-  throw input_error(fmt::format("{}: the run wrote no result file", dir.string()));
+  throw io_error(fmt::format("{}: the run wrote no result file", dir.string()));
 }
 
 int finish(const gate_report& rep, const std::string& md, const std::string& a, const std::string& b) {
   fmt::print("{}", gate_text(rep));
   if (!md.empty()) write_file_atomic(md, gate_markdown(rep, a, b));
-  return rep.regressions ? 1 : 0;
+  return gate_exit_code(rep);
+}
+
+// Joins whole runs of one build and checks the result like any file read from disk.
+loaded_result joined(const std::vector<loaded_result>& runs, const fs::path& path) {
+  auto j = merge_repeats(runs);
+  write_json_atomic(path, j);
+  return checked_result(std::move(j), path.string());
 }
 
 }  // namespace
@@ -117,7 +132,7 @@ std::optional<int> run_gate_commands(gate_cli& g) {
     std::vector<loaded_result> parts;
     for (auto& p : g.merge_inputs)
       for (auto& r : load_results(p)) parts.push_back(std::move(r));
-    write_json_atomic(g.merge_out, merge_results(parts));
+    write_json_atomic(g.merge_out, checked_result(merge_results(parts), g.merge_out).json);
     fmt::print("merged {} results into {}\n", parts.size(), g.merge_out);
     return 0;
   }
@@ -130,14 +145,11 @@ std::optional<int> run_gate_commands(gate_cli& g) {
       for (int k = 0; k < 2; ++k) {
         const bool side_a = (r % 2 == 0) == (k == 0);
         fs::path dir = fs::path(g.out_dir) / (side_a ? "a" : "b") / fmt::format("round-{}", r + 1);
-        int rc = run_child(side_a ? g.bin_a : g.bin_b, g.args, dir);
-        if (rc != 0 && rc != 1) throw input_error(fmt::format("{} exited {} in round {}", side_a ? g.bin_a : g.bin_b, rc, r + 1));
+        check_child(run_child(side_a ? g.bin_a : g.bin_b, g.args, dir), side_a ? g.bin_a : g.bin_b, "round", r + 1);
         (side_a ? a : b).push_back(load_results(result_in(dir))[0]);
       }
     }
-    write_json_atomic(fs::path(g.out_dir) / "a.json", merge_results(a));
-    write_json_atomic(fs::path(g.out_dir) / "b.json", merge_results(b));
-    auto ma = load_results(fs::path(g.out_dir) / "a.json"), mb = load_results(fs::path(g.out_dir) / "b.json");
+    std::vector<loaded_result> ma{joined(a, fs::path(g.out_dir) / "a.json")}, mb{joined(b, fs::path(g.out_dir) / "b.json")};
     return finish(compare_results(ma, mb, g.opt), g.markdown, g.bin_a, g.bin_b);
   }
   if (g.calibrate->parsed()) {
@@ -145,8 +157,7 @@ std::optional<int> run_gate_commands(gate_cli& g) {
     std::vector<std::vector<loaded_result>> runs;
     for (int r = 0; r < g.rounds; ++r) {
       fs::path dir = fs::path(g.out_dir) / fmt::format("run-{}", r + 1);
-      int rc = run_child(g.bin_a, g.args, dir);
-      if (rc != 0 && rc != 1) throw input_error(fmt::format("{} exited {} in run {}", g.bin_a, rc, r + 1));
+      check_child(run_child(g.bin_a, g.args, dir), g.bin_a, "run", r + 1);
       runs.push_back(load_results(result_in(dir)));
     }
     int comparisons = 0, alarms = 0, inconclusive = 0;
@@ -168,7 +179,7 @@ std::optional<int> run_gate_commands(gate_cli& g) {
                        {"thresholds", {{"min_effect", g.opt.min_effect}, {"alpha", g.opt.alpha}}},
                        {"runs", g.rounds}, {"comparisons", comparisons}, {"false_alarms", alarms},
                        {"inconclusive", inconclusive}, {"false_alarm_rate", rate}, {"pairs", pairs}};
-    write_json_atomic(fs::path(g.out_dir) / "calibration.json", out);
+    write_json_atomic(fs::path(g.out_dir) / "calibration.json", checked_result(out, "calibration.json").json);
     fmt::print("A/A calibration: {} runs, {} comparisons, {} false alarms ({:.1f}%), {} inconclusive, thresholds: effect {:.0f}%, alpha {}\n",
                g.rounds, comparisons, alarms, 100.0 * rate, inconclusive, 100.0 * g.opt.min_effect, g.opt.alpha);
     return 0;
