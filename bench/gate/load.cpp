@@ -28,8 +28,32 @@ std::string read_text(const fs::path& p) {
   return ss.str();
 }
 
+// Result files nest about six levels; copying or writing a 100,000-deep document recurses that
+// deep and overflows the stack, so anything past max_depth is refused before parsing.
+constexpr int max_depth = 64;
+
+void check_depth(const std::string& text, const std::string& what) {
+  int depth = 0;
+  bool in_string = false, escaped = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char ch = text[i];
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (ch == '\\') escaped = true;
+      else if (ch == '"') in_string = false;
+    } else if (ch == '"') {
+      in_string = true;
+    } else if (ch == '[' || ch == '{') {
+      if (++depth > max_depth) throw input_error(fmt::format("{}: nested deeper than {} levels (at byte {})", what, max_depth, i));
+    } else if (ch == ']' || ch == '}') {
+      --depth;
+    }
+  }
+}
+
 json parse_text(const std::string& text, const std::string& what) {
   if (text.empty()) throw input_error(fmt::format("{}: empty file", what));
+  check_depth(text, what);
   try {
     return json::parse(text);
   } catch (const json::exception& e) {
