@@ -113,77 +113,96 @@ int finish(const gate_report& rep, const std::string& md, const std::string& a, 
   return gate_exit_code(rep);
 }
 
-// Joins whole runs of one build and checks the result like any file read from disk.
+// Joins whole runs of one build and checks the result like any file read from disk. Speed pools
+// the repetitions of every round; agree and converge are deterministic, so the last round stands.
 loaded_result joined(const std::vector<loaded_result>& runs, const fs::path& path) {
-  auto j = merge_repeats(runs);
+  auto j = runs[0].kind == "speed" ? merge_repeats(runs) : runs.back().json;
   write_json_atomic(path, j);
   return checked_result(std::move(j), path.string());
 }
 
 }  // namespace
 
+namespace {
+
+int run_compare(const gate_cli& g) {
+  auto b = load_results(g.baseline);
+  auto c = load_results(g.candidate);
+  return finish(compare_results(b, c, g.opt), g.markdown, g.baseline, g.candidate);
+}
+
+int run_merge(const gate_cli& g) {
+  std::vector<loaded_result> parts;
+  for (auto& p : g.merge_inputs)
+    for (auto& r : load_results(p)) parts.push_back(std::move(r));
+  write_json_atomic(g.merge_out, checked_result(merge_results(parts), g.merge_out).json);
+  fmt::print("merged {} results into {}\n", parts.size(), g.merge_out);
+  return 0;
+}
+
+int run_ab(const gate_cli& g) {
+  check_binary(g.bin_a);
+  check_binary(g.bin_b);
+  std::vector<loaded_result> a, b;
+  for (int r = 0; r < g.rounds; ++r) {
+    // Alternate the order so slow drift of the machine hits both sides alike.
+    for (int k = 0; k < 2; ++k) {
+      const bool side_a = (r % 2 == 0) == (k == 0);
+      fs::path dir = fs::path(g.out_dir) / (side_a ? "a" : "b") / fmt::format("round-{}", r + 1);
+      check_child(run_child(side_a ? g.bin_a : g.bin_b, g.args, dir), side_a ? g.bin_a : g.bin_b, "round", r + 1);
+      (side_a ? a : b).push_back(load_result(result_in(dir)));
+    }
+  }
+  std::vector<loaded_result> ma{joined(a, fs::path(g.out_dir) / "a.json")}, mb{joined(b, fs::path(g.out_dir) / "b.json")};
+  return finish(compare_results(ma, mb, g.opt), g.markdown, g.bin_a, g.bin_b);
+}
+
+// Every pair of A/A runs compared: how often identical builds are called different.
+nlohmann::json calibration_of(const gate_cli& g, const std::vector<std::vector<loaded_result>>& runs) {
+  int comparisons = 0, alarms = 0, inconclusive = 0;
+  nlohmann::json pairs = nlohmann::json::array();
+  for (std::size_t i = 0; i < runs.size(); ++i)
+    for (std::size_t j = i + 1; j < runs.size(); ++j) {
+      gate_report rep = compare_results(runs[i], runs[j], g.opt);
+      int n = 0;
+      for (auto& row : rep.rows)
+        if (row.kind == "speed" && row.verdict != "new") ++n;
+      comparisons += n;
+      alarms += rep.regressions + rep.improvements;
+      inconclusive += rep.inconclusive;
+      pairs.push_back({{"a", i + 1}, {"b", j + 1}, {"compared", n}, {"regressions", rep.regressions},
+                       {"improvements", rep.improvements}, {"inconclusive", rep.inconclusive}});
+    }
+  const double rate = comparisons ? static_cast<double>(alarms) / comparisons : 0.0;
+  return {{"schema_version", result_schema_version}, {"kind", "calibration"},
+          {"thresholds", {{"min_effect", g.opt.min_effect}, {"alpha", g.opt.alpha}}},
+          {"runs", g.rounds}, {"comparisons", comparisons}, {"false_alarms", alarms},
+          {"inconclusive", inconclusive}, {"false_alarm_rate", rate}, {"pairs", pairs}};
+}
+
+int run_calibrate(const gate_cli& g) {
+  check_binary(g.bin_a);
+  std::vector<std::vector<loaded_result>> runs;
+  for (int r = 0; r < g.rounds; ++r) {
+    fs::path dir = fs::path(g.out_dir) / fmt::format("run-{}", r + 1);
+    check_child(run_child(g.bin_a, g.args, dir), g.bin_a, "run", r + 1);
+    runs.push_back({load_result(result_in(dir))});
+  }
+  const auto out = checked_result(calibration_of(g, runs), "calibration.json").json;
+  write_json_atomic(fs::path(g.out_dir) / "calibration.json", out);
+  fmt::print("A/A calibration: {} runs, {} comparisons, {} false alarms ({:.1f}%), {} inconclusive, thresholds: effect {:.0f}%, alpha {}\n",
+             g.rounds, out["comparisons"].get<int>(), out["false_alarms"].get<int>(), 100.0 * out["false_alarm_rate"].get<double>(),
+             out["inconclusive"].get<int>(), 100.0 * g.opt.min_effect, g.opt.alpha);
+  return 0;
+}
+
+}  // namespace
+
 std::optional<int> run_gate_commands(gate_cli& g) {
-  if (g.compare->parsed()) {
-    auto b = load_results(g.baseline);
-    auto c = load_results(g.candidate);
-    return finish(compare_results(b, c, g.opt), g.markdown, g.baseline, g.candidate);
-  }
-  if (g.merge->parsed()) {
-    std::vector<loaded_result> parts;
-    for (auto& p : g.merge_inputs)
-      for (auto& r : load_results(p)) parts.push_back(std::move(r));
-    write_json_atomic(g.merge_out, checked_result(merge_results(parts), g.merge_out).json);
-    fmt::print("merged {} results into {}\n", parts.size(), g.merge_out);
-    return 0;
-  }
-  if (g.ab->parsed()) {
-    check_binary(g.bin_a);
-    check_binary(g.bin_b);
-    std::vector<loaded_result> a, b;
-    for (int r = 0; r < g.rounds; ++r) {
-      // Alternate the order so slow drift of the machine hits both sides alike.
-      for (int k = 0; k < 2; ++k) {
-        const bool side_a = (r % 2 == 0) == (k == 0);
-        fs::path dir = fs::path(g.out_dir) / (side_a ? "a" : "b") / fmt::format("round-{}", r + 1);
-        check_child(run_child(side_a ? g.bin_a : g.bin_b, g.args, dir), side_a ? g.bin_a : g.bin_b, "round", r + 1);
-        (side_a ? a : b).push_back(load_results(result_in(dir))[0]);
-      }
-    }
-    std::vector<loaded_result> ma{joined(a, fs::path(g.out_dir) / "a.json")}, mb{joined(b, fs::path(g.out_dir) / "b.json")};
-    return finish(compare_results(ma, mb, g.opt), g.markdown, g.bin_a, g.bin_b);
-  }
-  if (g.calibrate->parsed()) {
-    check_binary(g.bin_a);
-    std::vector<std::vector<loaded_result>> runs;
-    for (int r = 0; r < g.rounds; ++r) {
-      fs::path dir = fs::path(g.out_dir) / fmt::format("run-{}", r + 1);
-      check_child(run_child(g.bin_a, g.args, dir), g.bin_a, "run", r + 1);
-      runs.push_back(load_results(result_in(dir)));
-    }
-    int comparisons = 0, alarms = 0, inconclusive = 0;
-    nlohmann::json pairs = nlohmann::json::array();
-    for (std::size_t i = 0; i < runs.size(); ++i)
-      for (std::size_t j = i + 1; j < runs.size(); ++j) {
-        gate_report rep = compare_results(runs[i], runs[j], g.opt);
-        int n = 0;
-        for (auto& row : rep.rows)
-          if (row.kind == "speed" && row.verdict != "new" && row.verdict != "missing") ++n;
-        comparisons += n;
-        alarms += rep.regressions + rep.improvements;
-        inconclusive += rep.inconclusive;
-        pairs.push_back({{"a", i + 1}, {"b", j + 1}, {"compared", n}, {"regressions", rep.regressions},
-                         {"improvements", rep.improvements}, {"inconclusive", rep.inconclusive}});
-      }
-    const double rate = comparisons ? static_cast<double>(alarms) / comparisons : 0.0;
-    nlohmann::json out{{"schema_version", result_schema_version}, {"kind", "calibration"},
-                       {"thresholds", {{"min_effect", g.opt.min_effect}, {"alpha", g.opt.alpha}}},
-                       {"runs", g.rounds}, {"comparisons", comparisons}, {"false_alarms", alarms},
-                       {"inconclusive", inconclusive}, {"false_alarm_rate", rate}, {"pairs", pairs}};
-    write_json_atomic(fs::path(g.out_dir) / "calibration.json", checked_result(out, "calibration.json").json);
-    fmt::print("A/A calibration: {} runs, {} comparisons, {} false alarms ({:.1f}%), {} inconclusive, thresholds: effect {:.0f}%, alpha {}\n",
-               g.rounds, comparisons, alarms, 100.0 * rate, inconclusive, 100.0 * g.opt.min_effect, g.opt.alpha);
-    return 0;
-  }
+  if (g.compare->parsed()) return run_compare(g);
+  if (g.merge->parsed()) return run_merge(g);
+  if (g.ab->parsed()) return run_ab(g);
+  if (g.calibrate->parsed()) return run_calibrate(g);
   return std::nullopt;
 }
 

@@ -73,7 +73,8 @@ void judge_pair(const std::string& k, const json& b, const json& c, const gate_o
     return;  // skipped on both sides: nothing compared
   }
   ++rep.compared;
-  if (cv != "pass") return add_row(rep, o, "agree", k, "regression", (cv == "error" ? "error: " : "") + failure_detail(c));
+  if (cv == "error") return add_missing(rep, o, "agree", k, "error: " + failure_detail(c));
+  if (cv != "pass") return add_row(rep, o, "agree", k, "regression", failure_detail(c));
   if (bv == "fail" || bv == "error") return add_row(rep, o, "agree", k, "improvement", "passes now (the baseline failed)");
   const double now = worst_err(c), before = bv == "pass" ? worst_err(b) : 0.0;
   if (bv == "pass" && now > o.growth_floor_u && now > o.growth_factor * before)

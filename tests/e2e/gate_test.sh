@@ -83,6 +83,9 @@ assert "the error names shard 2/2" grep -q "shard 2/2 is missing" "$tmp/last"
 check "merge agree with speed: 2" 2 --stderr-lines 1 -- "$CLI" merge --out "$tmp/m4.json" "$tmp/s1/agree.json" "$tmp/base.json"
 check "bad shard: 2" 2 --stderr-lines 1 -- "$CLI" agree smoke --shard 3/2
 
+check "ab, same build twice on agree smoke: 0" 0 --stdout "no regression" -- "$CLI" ab --a "$CLI" --b "$CLI" --rounds 2 --out "$tmp/ab" -- agree smoke --quiet
+check "ab whose child writes nothing: 4 (environment failure)" 4 --stderr-lines 2 -- "$CLI" ab --a /bin/false --b /bin/false --rounds 1 --out "$tmp/abf" -- agree
+
 cases="--case quadratic --case logreg --case rosenbrock"
 for i in 1 2; do "$CLI" --threads 1 converge smoke $cases --quiet --shard $i/2 --out "$tmp/c$i" >/dev/null; done
 "$CLI" --threads 1 converge smoke $cases --quiet --out "$tmp/call" >/dev/null
