@@ -9,6 +9,7 @@ packages=(
   libtorch-dev libeigen3-dev libfmt-dev catch2 libbenchmark-dev libbenchmark-tools
   nlohmann-json3-dev libcli11-dev libtomlplusplus-dev zlib1g-dev libzip-dev
   libsqlite3-dev   # adambench history: the results store (docs/history.md)
+  libvalijson-dev   # JSON Schema validation of result files before the gate believes them (schemas/)
   libopenblas0-pthread   # Debian's LibTorch calls BLAS: the reference BLAS is 3x slower (design.md §10)
   python3-numpy python3-matplotlib dataset-fashion-mnist
   chromium   # headless: tests/e2e/report_test.sh renders the HTML report

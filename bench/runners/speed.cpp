@@ -583,6 +583,8 @@ int run_speed(const speed_suite& suite, const registry& reg, const speed_options
                                                  ? "random (Google Benchmark) over shape-major order"
                                                  : "shape-major: probe, libtorch, others per shape");
   ctx.emplace_back("adambench.schema_version", std::to_string(result_schema_version));
+  // merge checks that shards 1..N of one run each arrive exactly once.
+  if (opt.shard.second > 1) ctx.emplace_back("adambench.shard", fmt::format("{}/{}", opt.shard.first, opt.shard.second));
   for (auto& [k, v] : ctx) benchmark::AddCustomContext(k, v);
 
   speed_bench sb(std::move(shapes), std::move(specs), std::move(cpus));
