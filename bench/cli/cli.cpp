@@ -1,6 +1,7 @@
 #include "cli/cli.h"
 
 #include "cli/gate_cli.h"
+#include "cli/sweep_cli.h"
 #include "core/suite.h"
 #include "runners/agree.h"
 #include "runners/context.h"
@@ -93,6 +94,7 @@ int cli_main(int argc, char** argv, const registry& reg) {
 
   // compare, merge, ab, calibrate (bench/cli/gate_cli.cpp)
   auto gate = add_gate_commands(app);
+  auto sweep = add_sweep_commands(app);  // bench/cli/sweep_cli.cpp
 
   try {
     app.parse(argc, argv);
@@ -162,6 +164,7 @@ int cli_main(int argc, char** argv, const registry& reg) {
       return run_converge(suite, reg, co);
     }
     if (auto rc = run_gate_commands(*gate)) return *rc;
+    if (auto rc = run_sweep_commands(*sweep, reg, threads)) return *rc;
     if (list->parsed()) {
       for (auto& e : reg.all()) {
         fmt::print("{:<18} {}\n", e.name, e.description);
