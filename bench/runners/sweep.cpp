@@ -215,7 +215,9 @@ std::string settings_text(const std::vector<std::pair<std::string, factor_value>
   return t;
 }
 
-void judge(claim_result& c, const sweep_claim& cl) {
+}  // namespace
+
+void judge_claim(claim_result& c, const sweep_claim& cl) {
   c.effect = stats::bootstrap_median(c.per_seed);
   const int n = static_cast<int>(c.per_seed.size());
   if (n < 3) c.verdict = "inconclusive", c.why = fmt::format("only {} paired seeds (3 or more needed)", n);
@@ -223,6 +225,8 @@ void judge(claim_result& c, const sweep_claim& cl) {
   else if (c.effect.hi < cl.min_effect) c.verdict = "does not hold here", c.why = "interval entirely below min_effect";
   else c.verdict = "inconclusive", c.why = "interval straddles 0 or min_effect";
 }
+
+namespace {
 
 claim_result compare_claim(const sweep_result& res, std::size_t si, const sweep_claim& cl) {
   claim_result c{si};
@@ -239,7 +243,7 @@ claim_result compare_claim(const sweep_result& res, std::size_t si, const sweep_
   auto ma = per_seed(res, *a, cl.metric), mb = per_seed(res, *b, cl.metric);
   for (auto& [seed, va] : ma)
     if (auto it = mb.find(seed); it != mb.end()) c.per_seed.push_back(paired_effect(va, it->second, cl));
-  judge(c, cl);
+  judge_claim(c, cl);
   return c;
 }
 
@@ -268,7 +272,7 @@ claim_result exponent_claim(const sweep_result& res, std::size_t si, const sweep
     }
     c.per_seed.push_back((n * sxy - sx * sy) / (n * sxx - sx * sx));
   }
-  judge(c, cl);
+  judge_claim(c, cl);
   return c;
 }
 
@@ -305,7 +309,11 @@ sweep_result compute_sweep(const sweep_suite& suite_in, const registry& reg, con
   res.conv = compute_converge(cs, reg, co);
   res.summaries = summaries_of(res);
   for (std::size_t si = 0; si < studies.size(); ++si)
-    if (auto& cl = studies[si].claim) res.claims.push_back(cl->kind == "compare" ? compare_claim(res, si, *cl) : exponent_claim(res, si, *cl));
+    for (std::size_t k = 0; k < studies[si].claims.size(); ++k) {
+      auto& cl = studies[si].claims[k];
+      res.claims.push_back(cl.kind == "compare" ? compare_claim(res, si, cl) : exponent_claim(res, si, cl));
+      res.claims.back().claim = k;
+    }
   return res;
 }
 

@@ -42,7 +42,7 @@ struct sweep_study {
   bool grid = false;  ///< false: one factor at a time around the base
   std::vector<std::string> impls;
   std::vector<std::uint64_t> seeds;
-  std::optional<sweep_claim> claim;
+  std::vector<sweep_claim> claims;
 };
 
 struct sweep_suite {
@@ -80,6 +80,7 @@ struct point_summary {
 /// A claim's outcome.
 struct claim_result {
   std::size_t study = 0;
+  std::size_t claim = 0;  ///< into the study's claims
   std::string impl, compared;
   std::vector<double> per_seed;  ///< the effect at each seed both points ran
   stats::median_ci effect;
@@ -103,6 +104,8 @@ struct sweep_options {
 
 /// Runs every point and computes summaries and claims.
 sweep_result compute_sweep(const sweep_suite& suite, const registry& reg, const sweep_options& opt);
+/// Sets c.effect (median and interval of c.per_seed) and c.verdict by verdict_rule().
+void judge_claim(claim_result& c, const sweep_claim& cl);
 /// The rule of claim verdicts, as written into sweep.json and docs/tuning.md.
 const char* verdict_rule();
 /// How an interval over `n` seeds was made, stated honestly for small n.

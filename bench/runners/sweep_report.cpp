@@ -58,7 +58,7 @@ nlohmann::json point_json(const sweep_result& res, const point_summary& s) {
 
 nlohmann::json claim_json(const sweep_result& res, const claim_result& c) {
   const sweep_study& st = res.suite.studies[c.study];
-  const sweep_claim& cl = *st.claim;
+  const sweep_claim& cl = st.claims[c.claim];
   nlohmann::json j{{"study", st.name}, {"advice", cl.advice}, {"kind", cl.kind}, {"compared", c.compared}, {"impl", c.impl},
                    {"metric", cl.metric}, {"better", cl.higher_is_better ? "higher" : "lower"}};
   if (cl.kind == "compare") j["a"] = settings_json(cl.a), j["b"] = settings_json(cl.b), j["effect_kind"] = cl.relative ? "relative" : "absolute";
@@ -94,7 +94,7 @@ void print_sweep_summary(const sweep_result& res) {
   }
   if (!res.claims.empty()) fmt::print("\nClaims (effect > 0 favours the advice; rule: docs/tuning.md):\n");
   for (auto& c : res.claims) {
-    const sweep_claim& cl = *res.suite.studies[c.study].claim;
+    const sweep_claim& cl = res.suite.studies[c.study].claims[c.claim];
     fmt::print("  {:<18} {:<20} effect {} over {} seeds: {}  ({})\n    {}: {}\n", res.suite.studies[c.study].name, c.verdict, ci_cell(c.effect, 3),
                c.per_seed.size(), cl.metric, c.why, cl.advice, c.compared);
   }

@@ -98,10 +98,14 @@ sweep_study parse_study(const toml::table& t, const std::string& name) {
       auto* vt = v.as_table();
       if (!vt || vt->empty()) throw input_error("vary: expected a table of factors, e.g. vary = { lr = [1e-3, 1e-2] }");
       for (auto& [fk, fv] : *vt) s.factors.push_back({std::string(fk.str()), values_of_factor(fv, "vary." + std::string(fk.str()))});
-    } else if (key == "claim") {
-      auto* ct = v.as_table();
-      if (!ct) throw input_error("claim: expected a table");
-      s.claim = parse_claim(*ct);
+    } else if (key == "claim") {  // one table, or an array of them
+      if (auto* ct = v.as_table()) s.claims.push_back(parse_claim(*ct));
+      else if (auto* ca = v.as_array(); ca && !ca->empty())
+        for (auto& e : *ca) {
+          if (!e.as_table()) throw input_error("claim: expected a table or an array of tables");
+          s.claims.push_back(parse_claim(*e.as_table()));
+        }
+      else throw input_error("claim: expected a table or an array of tables");
     } else if (key == "impls") s.impls = str_list(v, key);
     else if (key == "seeds") s.seeds = seed_list(v, key);
     else if (key != "name") apply_converge_field(s.base, key, v);
@@ -111,12 +115,13 @@ sweep_study parse_study(const toml::table& t, const std::string& name) {
   s.base.name = name;
   finish_converge_case(s.base);
   if (s.base.batch_sizes.size() != 1) throw input_error("batch_sizes: a study's base has one batch size (vary batch_size to sweep it)");
-  if (s.claim)
-    for (auto* side : {&s.claim->a, &s.claim->b})
+  for (auto& cl : s.claims)
+    for (auto* side : {&cl.a, &cl.b})
       for (auto& [k, v] : *side)
         if (std::none_of(s.factors.begin(), s.factors.end(), [&](const sweep_factor& f) { return f.name == k; }))
           throw input_error(fmt::format("claim: {} is not a factor of the study (vary it)", k));
-  if (s.claim && s.claim->kind == "lr_batch_exponent" && (!s.grid || s.factors.size() != 2))
+  for (auto& cl : s.claims)
+    if (cl.kind == "lr_batch_exponent" && (!s.grid || s.factors.size() != 2))
     throw input_error("claim: lr_batch_exponent needs mode = \"grid\" over lr and batch_size");
   return s;
 }
