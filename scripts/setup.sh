@@ -12,6 +12,8 @@ packages=(
   python3-numpy python3-matplotlib dataset-fashion-mnist
   chromium   # headless: tests/e2e/report_test.sh renders the HTML report
   python3-scipy   # Google Benchmark's tools/compare.py (U test) on `adambench speed` outputs
+  protobuf-compiler libprotobuf-dev libboost-dev   # TensorBoard event files: protoc, libprotobuf, Boost.CRC
+  python3-venv python3-crcmod   # tests: the TensorBoard venv (scripts/tb-venv.sh), the independent CRC check
 )
 missing=()
 for p in "${packages[@]}"; do

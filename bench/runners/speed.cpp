@@ -190,6 +190,9 @@ class speed_bench {
     using C = benchmark::Counter;
     st.counters["params_per_second"] = C(n, C::kIsIterationInvariantRate);
     st.counters["bytes_per_second"] = C(n * static_cast<double>(bpp), C::kIsIterationInvariantRate);
+    // Plain sizes of the case (not rates), so a reader needs no model file to know what was stepped.
+    st.counters["params"] = C(n);
+    st.counters["tensors"] = C(static_cast<double>(sh.shapes.size()));
     const double rate = secs > 0 ? n * static_cast<double>(st.iterations()) / secs : 0.0;
     rates_[i].push_back(rate);
     // Against the probe and libtorch of the same case, measured earlier in this run (the median

@@ -48,6 +48,8 @@ for want in ["probe/28B/flat_1K/threads:2/real_time", "probe/36B/mine/threads:2/
     assert want in names, "missing " + want + " in " + str(sorted(names))
 for b in rows:
     assert b["params_per_second"] > 0 and b["bytes_per_second"] > 0, b["name"]
+    want_n = {"flat_1K": (1024, 1), "mine": (2081, 3), "many_small": (10240000, 10000)}[b["name"].split("/")[2]]
+    assert (b["params"], b["tensors"]) == want_n, (b["name"], b["params"], b["tensors"])
     if b["name"].startswith("eigen/"):
         assert b["probe_fraction"] > 0 and b["speedup_vs_libtorch"] > 0, b["name"]
     if "/adam+ams/" in b["name"] or b["name"].startswith("probe/36B"):

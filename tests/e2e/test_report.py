@@ -5,12 +5,12 @@
 Inputs are the stored fixtures (tests/fixtures/, made by `adambench speed` and `adambench converge`)
 and small hand-made files for the edge cases.
 """
-import importlib.util
 import json
 import os
 import shutil
 import subprocess
 import tempfile
+import sys
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -19,9 +19,9 @@ SCRIPT = os.path.join(ROOT, "scripts", "report.py")
 FIX = os.path.join(ROOT, "tests", "fixtures")
 PY = "/usr/bin/python3"
 
-spec = importlib.util.spec_from_file_location("report", SCRIPT)
-report = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(report)
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+from adambench_report import load as report_load, tables, validate  # noqa: E402
+from adambench_report.common import InputError  # noqa: E402
 
 
 def load(path):
@@ -34,17 +34,23 @@ def read(path):
         return f.read()
 
 
+def errs(ulp, err_u, failed=0):
+    return {"max_abs": 0.0, "max_rel": 0.0, "max_ulp": ulp, "max_err_u": err_u, "compared": 64, "failed": failed}
+
+
 def agree_doc(results=None):
-    return {"schema_version": 1, "kind": "agree", "context": {"machine": {}, "build": {}}, "results": results if results is not None else [
+    """A small agree.json that matches schemas/agree.schema.json."""
+    return {"schema_version": 1, "kind": "agree", "suite": "test", "interrupted": False,
+            "summary": {"passed": 1, "failed": 1, "skipped": 1},
+            "context": {"machine": {}, "build": {"git_commit": "abc"}, "threads": 1}, "results": results if results is not None else [
         {"case": "c1", "impl": "eigen", "dtype": "float32", "seed": 0, "verdict": "pass", "checks": [
-            {"step": 1, "params": {"max_abs": 0, "max_rel": 0, "max_ulp": 1.0, "max_err_u": 0.5}, "m": {"max_ulp": 2.0, "max_err_u": 0.25},
-             "v": {"max_ulp": 0.0, "max_err_u": 0.0}, "tolerance_u": 8.0, "ok": True},
-            {"step": 10, "params": {"max_ulp": 7.0, "max_err_u": 0.1}, "m": {"max_ulp": 3.0, "max_err_u": 0.2},
-             "v": {"max_ulp": 1.0, "max_err_u": 0.05}, "max_v": {"max_ulp": 9.0, "max_err_u": 0.9}, "tolerance_u": 8.0, "ok": True}]},
+            {"step": 1, "params": errs(1.0, 0.5), "m": errs(2.0, 0.25), "v": errs(0.0, 0.0), "tolerance_u": 8.0, "ok": True},
+            {"step": 10, "params": errs(7.0, 0.1), "m": errs(3.0, 0.2), "v": errs(1.0, 0.05), "max_v": errs(9.0, 0.9),
+             "tolerance_u": 8.0, "ok": True}]},
         {"case": "c1", "impl": "fused", "dtype": "float32", "seed": 0, "verdict": "skip", "reason": "no CPU kernel", "checks": []},
         {"case": "c2", "impl": "eigen", "dtype": "float64", "seed": 0, "verdict": "fail",
-         "first_mismatch": {"tensor": 0, "index": 3, "what": "m"}, "checks": [
-             {"step": 1, "params": {"max_ulp": 1e6, "max_err_u": 5e4}, "m": {}, "v": {}, "tolerance_u": 8.0, "ok": False}]},
+         "first_mismatch": "after 1 steps: m[0][3] = 1 where the reference has 2", "checks": [
+             {"step": 1, "params": errs(1e6, 5e4, 3), "tolerance_u": 8.0, "ok": False}]},
     ]}
 
 
@@ -77,52 +83,72 @@ class Tmp(unittest.TestCase):
 
 class Parsing(Tmp):
     def test_classify(self):
-        self.assertEqual(report.classify(agree_doc(), "a"), "agree")
-        self.assertEqual(report.classify({"schema_version": 1, "kind": "converge", "runs": []}, "c"), "converge")
-        self.assertEqual(report.classify({"context": {}, "benchmarks": []}, "s"), "speed")
-        for bad in ({"hello": 1}, [], {"kind": "agree", "schema_version": 2}, {"kind": "sweep", "schema_version": 1}, 3):
-            with self.assertRaises(report.InputError):
-                report.classify(bad, "x")
+        self.assertEqual(report_load.classify(agree_doc(), "a"), "agree")
+        self.assertEqual(report_load.classify({"schema_version": 1, "kind": "converge", "runs": []}, "c"), "converge")
+        self.assertEqual(report_load.classify({"context": {}, "benchmarks": []}, "s"), "speed")
+        for bad in ({"hello": 1}, [], {"kind": "agree", "schema_version": 2}, {"kind": "nonsense", "schema_version": 1}, 3):
+            with self.assertRaises(InputError):
+                report_load.classify(bad, "x")
 
     def test_agree_worst_error_over_params_and_state(self):
-        a = report.parse_agree(agree_doc(), "a")
+        a = report_load.parse_agree(agree_doc(), "a")
         r = a["results"][0]
         # step, worst max_err_u over params/m/v/max_v, worst ULP of the parameters
         self.assertEqual(r["checks"][0][:3], (1, 0.5, 1.0))
         self.assertEqual(r["checks"][1][:3], (10, 0.9, 7.0))  # max_v counts for the error bound
-        head, rows, failures = report.agree_verdicts([a])
+        head, rows, failures = tables.agree_verdicts([a])
         self.assertEqual(rows[0][:5], ["eigen", 1, 1, 0, 0])
         self.assertEqual(rows[1][:5], ["fused", 0, 0, 0, 1])
         self.assertIn("no CPU kernel", rows[1][5])
         self.assertEqual(len(failures), 1)
-        self.assertIn("index=3", failures[0][4])
+        self.assertIn("m[0][3]", failures[0][4])
 
     def test_agree_missing_field(self):
         doc = agree_doc()
         del doc["results"][0]["verdict"]
-        with self.assertRaisesRegex(report.InputError, r"results\[0\].*verdict"):
-            report.parse_agree(doc, "a.json")
+        with self.assertRaisesRegex(InputError, r"results\[0\].*verdict"):
+            report_load.parse_agree(doc, "a.json")
         doc = agree_doc()
         doc["results"][0]["verdict"] = "maybe"
-        with self.assertRaisesRegex(report.InputError, "unknown verdict"):
-            report.parse_agree(doc, "a.json")
+        with self.assertRaisesRegex(InputError, "unknown verdict"):
+            report_load.parse_agree(doc, "a.json")
 
     def test_bench_names(self):
-        self.assertEqual(report.parse_bench_name("eigen/adam/flat_1M/threads:2/real_time"), ("eigen", "adam", "flat_1M", 2))
-        self.assertEqual(report.parse_bench_name("probe/28B/resnet50/threads:1/real_time"), ("probe", "28B", "resnet50", 1))
-        self.assertEqual(report.parse_bench_name("libtorch/adamw+ams/gpt2_small/threads:4"), ("libtorch", "adamw+ams", "gpt2_small", 4))
-        self.assertEqual(report.numel_of("flat_4K", ""), (4096, 1))
-        self.assertEqual(report.numel_of("resnet50", "25557032 params in 161 tensors, 28 B/param"), (25557032, 161))
+        self.assertEqual(report_load.parse_bench_name("eigen/adam/flat_1M/threads:2/real_time"), ("eigen", "adam", "flat_1M", 2))
+        self.assertEqual(report_load.parse_bench_name("probe/28B/resnet50/threads:1/real_time"), ("probe", "28B", "resnet50", 1))
+        self.assertEqual(report_load.parse_bench_name("libtorch/adamw+ams/gpt2_small/threads:4"), ("libtorch", "adamw+ams", "gpt2_small", 4))
+
+    def test_size_counters(self):
+        # Sizes come from the params and tensors counters (Google Benchmark writes them as doubles), never from
+        # the label or the shape's name.
+        def doc(**counters):
+            b = {"name": "eigen/adam/resnet50/threads:1/real_time", "run_type": "iteration", "real_time": 1.0, "time_unit": "ms",
+                 "params_per_second": 1e6, "label": "1 params in 1 tensors"}
+            b.update(counters)
+            return {"context": {}, "benchmarks": [b]}
+        r = report_load.parse_speed(doc(params=2.5557032e+07, tensors=161.0), "s")["rows"][0]
+        self.assertEqual((r["numel"], r["tensors"]), (25557032, 161))
+        r = report_load.parse_speed(doc(params=4096), "s")["rows"][0]
+        self.assertEqual((r["numel"], r["tensors"]), (4096, None))
+        with self.assertRaisesRegex(InputError, r"benchmarks\[0\].*no 'params' counter"):
+            report_load.parse_speed(doc(), "s")
+        for bad in (0, -4, 1.5, "4096", True, float("inf"), 1e300):
+            with self.assertRaisesRegex(InputError, "counter 'params'"):
+                report_load.parse_speed(doc(params=bad), "s")
+        with self.assertRaisesRegex(InputError, "counter 'tensors'"):
+            report_load.parse_speed(doc(params=4096, tensors=[1]), "s")
 
     def test_speed_fixture(self):
-        s = report.parse_speed(load(os.path.join(FIX, "speed.json")), "speed.json")
-        rows = report.speed_table([s])
+        s = report_load.parse_speed(load(os.path.join(FIX, "speed.json")), "speed.json")
+        rows = tables.speed_table([s])
         impls = {r["impl"] for r in rows}
         self.assertIn("probe", impls)
         self.assertGreaterEqual(len(impls), 3)
         for r in rows:
             self.assertTrue(r["reps"], r["name"])
-            self.assertTrue(r["numel"], r["name"])
+            # the counters, as the fixture's labels (written by the same run) state them
+            label = next(b["label"] for b in load(os.path.join(FIX, "speed.json"))["benchmarks"] if b["run_name"] == r["name"])
+            self.assertTrue(label.startswith(f"{r['numel']} params in {r['tensors']} tensors"), (r["name"], label))
             if r["impl"] != "probe":
                 # the fraction of the probe: this row's params/s over the probe's median, same shape
                 p = next(x for x in rows if x["impl"] == "probe" and x["shape"] == r["shape"] and x["threads"] == r["threads"])
@@ -135,19 +161,19 @@ class Parsing(Tmp):
     def test_speed_single_repetition_and_errors(self):
         doc = {"context": {}, "benchmarks": [
             {"name": "probe/28B/flat_1K/threads:1/real_time", "run_name": "probe/28B/flat_1K/threads:1/real_time", "run_type": "iteration",
-             "real_time": 1.0, "time_unit": "ms", "params_per_second": 1024e3, "bytes_per_second": 28 * 1024e3},
+             "real_time": 1.0, "time_unit": "ms", "params_per_second": 1024e3, "bytes_per_second": 28 * 1024e3, "params": 1024.0, "tensors": 1.0},
             {"name": "eigen/adam/flat_1K/threads:1/real_time", "run_type": "iteration", "real_time": 2000, "time_unit": "ns",
-             "params_per_second": 512e3, "bytes_per_second": 28 * 512e3},
+             "params_per_second": 512e3, "bytes_per_second": 28 * 512e3, "params": 1024.0, "tensors": 1.0},
             {"name": "torch/adam/flat_1K/threads:1/real_time", "run_type": "iteration", "error_occurred": True, "error_message": "boom"}]}
-        rows = report.speed_table([report.parse_speed(doc, "s")])
+        rows = tables.speed_table([report_load.parse_speed(doc, "s")])
         by = {r["impl"]: r for r in rows}
         self.assertAlmostEqual(by["probe"]["t_med"], 1000.0)  # ms -> us
         self.assertAlmostEqual(by["eigen"]["t_med"], 2.0)     # ns -> us
         self.assertAlmostEqual(by["eigen"]["frac"], 0.5)
         self.assertEqual(by["torch"]["error"], "boom")
         doc["benchmarks"][0]["time_unit"] = "fortnights"
-        with self.assertRaisesRegex(report.InputError, "time_unit"):
-            report.parse_speed(doc, "s")
+        with self.assertRaisesRegex(InputError, "time_unit"):
+            report_load.parse_speed(doc, "s")
 
     def test_gpu_bench_format(self):
         # adambench-gpu-bench (docs/cuda.md): items_per_second, fraction_of_probe, params, no threads:T,
@@ -161,14 +187,15 @@ class Parsing(Tmp):
             row("cuda-mt/float32/flat_2^20", 12.5, 0), row("cuda-mt/float32/flat_2^20", 12.5, 1),
             {"name": "cuda-mt/float32/flat_2^20_stddev", "run_name": "cuda-mt/float32/flat_2^20", "run_type": "aggregate",
              "aggregate_name": "stddev", "real_time": 0.1, "time_unit": "us", "params": 2 ** 20}]}
-        rows = {r["impl"]: r for r in report.speed_table([report.parse_speed(doc, "gpu_speed.json")])}
+        validate.validate(doc, "speed", "gpu_speed.json")  # against schemas/gpu_speed.schema.json
+        self.assertEqual(validate.schema_file("speed", doc), "gpu_speed.schema.json")
+        rows = {r["impl"]: r for r in tables.speed_table([report_load.parse_speed(doc, "gpu_speed.json")])}
         self.assertEqual(rows["cuda-mt"]["numel"], 2 ** 20)
         self.assertAlmostEqual(rows["cuda-mt"]["frac"], 0.8)
-        self.assertEqual(report.numel_of("flat_2^26", ""), (2 ** 26, 1))
 
     def test_converge_fixture(self):
         path = os.path.join(FIX, "converge", "converge.json")
-        c = report.parse_converge(load(path), path)
+        c = report_load.parse_converge(load(path), path)
         self.assertTrue(c["runs"])
         for r in c["runs"]:
             if r["verdict"] in ("ok", "diverged"):
@@ -186,11 +213,11 @@ class Parsing(Tmp):
         first = next(r["curve_csv"] for r in j["runs"] if r.get("curve_csv"))
         with open(os.path.join(dst, first), "a") as f:
             f.write("12,x,0.1,1,1,1,0.5\n")
-        with self.assertRaisesRegex(report.InputError, "is not a number"):
-            report.parse_converge(j, os.path.join(dst, "converge.json"))
+        with self.assertRaisesRegex(InputError, "is not a number"):
+            report_load.parse_converge(j, os.path.join(dst, "converge.json"))
         os.remove(os.path.join(dst, first))
-        with self.assertRaisesRegex(report.InputError, "missing"):
-            report.parse_converge(j, os.path.join(dst, "converge.json"))
+        with self.assertRaisesRegex(InputError, "missing"):
+            report_load.parse_converge(j, os.path.join(dst, "converge.json"))
 
 
 class CommandLine(Tmp):
@@ -199,11 +226,15 @@ class CommandLine(Tmp):
             "truncated": ('{"schema_version": 1, "kind": "agree", "results": [{"case"', "not valid JSON"),
             "foreign": ('{"name": "package.json", "version": "1.0"}', "not an adambench result"),
             "future": ('{"schema_version": 9, "kind": "agree", "results": []}', "schema_version 9"),
-            "unknown_kind": ('{"schema_version": 1, "kind": "sweep"}', "unknown result kind"),
+            "unknown_kind": ('{"schema_version": 1, "kind": "nonsense"}', "unknown result kind"),
             "empty": ("", "empty file"),
             "binary": (b"\x7fELF\x02\x01\x01\x00\xff\xfe", "not a text file"),
-            "not_a_list": ('{"schema_version": 1, "kind": "agree", "results": {}}', "'results' has the wrong type"),
-            "gbench_bad": ('{"context": {}, "benchmarks": [{"name": "x"}]}', "real_time"),
+            "not_a_list": (json.dumps(dict(agree_doc(), results={})), "at $.results: {} is not of type 'array'"),
+            "gbench_bad": ('{"context": {}, "benchmarks": [{"name": "x"}]}', "does not match schemas/speed.schema.json at $.context"),
+            "wrong_type": (json.dumps(dict(agree_doc(), summary={"passed": 1, "failed": "zz", "skipped": 0})),
+                           "at $.summary.failed: 'zz' is not of type 'integer'"),
+            "bad_verdict": (json.dumps(agree_doc([dict(agree_doc()["results"][1], verdict="maybe")])),
+                            "at $.results[0].verdict: 'maybe' is not one of"),
         }
         for name, (content, words) in cases.items():
             with self.subTest(name):
