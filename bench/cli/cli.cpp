@@ -85,6 +85,8 @@ int cli_main(int argc, char** argv, const registry& reg) {
   converge->add_option("--data-dir", cv_data, "MNIST-format folder (default: /usr/share/datasets/fashion-mnist)");
   converge->add_option("--text", cv_text, "text corpus for char_lm (default: /usr/share/common-licenses/GPL-3)");
   converge->add_option("--out", cv_out, "folder for converge.json and curves/*.csv");
+  std::string cv_tb;
+  converge->add_option("--tensorboard", cv_tb, "folder for TensorBoard event files, one per run (docs/tensorboard.md)");
   converge->add_flag("--quiet", cv_quiet, "no progress lines");
   std::string cv_shard;
   converge->add_option("--shard", cv_shard, "run the I-th of N interleaved slices of the cases (join with `adambench merge`)");
@@ -159,6 +161,7 @@ int cli_main(int argc, char** argv, const registry& reg) {
       co.text_file = cv_text;
       co.threads = threads;
       if (!cv_out.empty()) co.out = cv_out;
+      if (!cv_tb.empty()) co.tensorboard = cv_tb;
       co.quiet = cv_quiet;
       if (!cv_shard.empty()) co.shard = parse_shard(cv_shard);
       return run_converge(suite, reg, co);

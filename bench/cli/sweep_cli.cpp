@@ -25,6 +25,7 @@ std::shared_ptr<sweep_cli> add_sweep_commands(CLI::App& app) {
   s->cmd->add_option("--data-dir", s->data, "MNIST-format folder (default: /usr/share/datasets/fashion-mnist)");
   s->cmd->add_option("--text", s->text, "text corpus for char_lm (default: /usr/share/common-licenses/GPL-3)");
   s->cmd->add_option("--shard", s->shard, "run the I-th of N interleaved slices of the studies (join with `adambench merge`)");
+  s->cmd->add_option("--tensorboard", s->tensorboard, "folder for TensorBoard event files (one per run, with hparams; docs/tensorboard.md)");
   s->cmd->add_flag("--quiet", s->quiet, "no progress lines");
   return s;
 }
@@ -43,6 +44,7 @@ std::optional<int> run_sweep_commands(sweep_cli& s, const registry& reg, int thr
   o.conv.threads = threads;
   o.conv.quiet = s.quiet;
   if (!s.out.empty()) o.conv.out = s.out;
+  if (!s.tensorboard.empty()) o.conv.tensorboard = s.tensorboard;
   o.study_filter = s.studies;
   if (!s.shard.empty()) o.shard = parse_shard(s.shard);
   return run_sweep(suite, reg, o);

@@ -150,6 +150,7 @@ struct converge_options {
   std::optional<std::filesystem::path> out;
   bool quiet = false;
   std::pair<int, int> shard{1, 1};     ///< `--shard I/N`: cases i with i % N == I - 1 (after --case)
+  std::optional<std::filesystem::path> tensorboard;  ///< `--tensorboard DIR`: one event file per run
 };
 
 /// Checks every case's inputs (files, options, implementation names) before any work: throws input_error.
@@ -169,7 +170,10 @@ std::string curve_digest(const std::vector<curve_row>& rows);
 void write_curves(const converge_result& res, const std::filesystem::path& out);
 /// converge.json (kind "converge").
 nlohmann::json converge_json(const converge_result& res, const converge_options& opt);
-/// Writes curves/*.csv and converge.json under opt.out.
+/// One TensorBoard event file per run under `dir` (runners/tensorboard_report.cpp): train and
+/// validation loss, validation accuracy and lr at every evaluation.
+void write_converge_tensorboard(const converge_result& res, const std::filesystem::path& dir);
+/// Writes curves/*.csv and converge.json under opt.out, and event files under opt.tensorboard.
 void write_converge_outputs(const converge_result& res, const converge_options& opt);
 /// Exit code: 0, 1 when an expectation is not met or a run errs, 130 when interrupted.
 int converge_exit_code(const converge_result& res);

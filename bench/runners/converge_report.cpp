@@ -207,6 +207,7 @@ void write_curves(const converge_result& res, const std::filesystem::path& out) 
 }
 
 void write_converge_outputs(const converge_result& res, const converge_options& opt) {
+  if (opt.tensorboard) write_converge_tensorboard(res, *opt.tensorboard);
   if (!opt.out) return;
   write_curves(res, *opt.out);
   auto path = *opt.out / "converge.json";

@@ -114,7 +114,9 @@ std::string interval_method(int n);
 /// Reporters (runners/sweep_report.cpp).
 void print_sweep_summary(const sweep_result& res);
 nlohmann::json sweep_json(const sweep_result& res, const sweep_options& opt);
-/// curves/*.csv and sweep.json under opt.conv.out.
+/// Event files per run (scalars per evaluation and hparams summaries) and the hparams experiment under `dir`.
+void write_sweep_tensorboard(const sweep_result& res, const std::filesystem::path& dir);
+/// curves/*.csv and sweep.json under opt.conv.out; event files under opt.conv.tensorboard.
 void write_sweep_outputs(const sweep_result& res, const sweep_options& opt);
 /// compute_sweep, then the reporters. 0; 1 when a run errs; 130 when interrupted.
 int run_sweep(const sweep_suite& suite, const registry& reg, const sweep_options& opt);

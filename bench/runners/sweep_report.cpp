@@ -134,6 +134,7 @@ nlohmann::json sweep_json(const sweep_result& res, const sweep_options& opt) {
 }
 
 void write_sweep_outputs(const sweep_result& res, const sweep_options& opt) {
+  if (opt.conv.tensorboard) write_sweep_tensorboard(res, *opt.conv.tensorboard);
   if (!opt.conv.out) return;
   write_curves(res.conv, *opt.conv.out);
   const auto path = *opt.conv.out / "sweep.json";

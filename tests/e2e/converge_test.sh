@@ -80,6 +80,10 @@ bs = [b for b in j["batch_scaling"] if b["case"] == "quad" and b["impl"] == "ref
 assert len(bs) == 1 and [p["batch_size"] for p in bs[0]["points"]] == [16, 256], bs
 PY
 
+check "--tensorboard writes one event file per run" 0 -- "$CLI" --threads 2 converge "$tmp/det.toml" --quiet --case lm --out "$tmp/tbrun" --tensorboard "$tmp/tbrun/tb"
+assert "... named like the curves, every record's masked CRC right" bash -c "
+  [ \"\$(ls '$tmp/tbrun/tb')\" = \"\$(ls '$tmp/tbrun/curves' | sed 's/[.]csv\$//')\" ] && /usr/bin/python3 '$(dirname "$0")/tfrecord_check.py' '$tmp/tbrun/tb'"
+
 # Divergence: lr = 10 is reported with its step, never a crash; expect = "diverge" makes it a pass.
 cat > "$tmp/div.toml" <<'TOML'
 [converge]

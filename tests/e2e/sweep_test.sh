@@ -8,7 +8,19 @@ source "$(dirname "$0")/lib.sh"
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 
 check "sweep tuning-smoke runs and writes sweep.json" 0 --stdout "sweep: [0-9]+ points" -- "$CLI" --threads 1 sweep "$root/suites/tuning-smoke.toml" --quiet --out "$tmp/a"
-check "same suite again" 0 -- "$CLI" --threads 1 sweep "$root/suites/tuning-smoke.toml" --quiet --out "$tmp/b"
+check "same suite again, with --tensorboard" 0 -- "$CLI" --threads 1 sweep "$root/suites/tuning-smoke.toml" --quiet --out "$tmp/b" --tensorboard "$tmp/b/tb"
+here=$(dirname "$0")
+assert "TensorBoard files: one per run plus the hparams experiment, every record's masked CRC right" bash -c "
+  [ \$(ls '$tmp/b/tb' | wc -l) = \$(( \$(ls '$tmp/b/curves' | wc -l) + 1 )) ] && $PY '$here/tfrecord_check.py' '$tmp/b/tb'"
+venv_py=$(bash "$root/scripts/tb-venv.sh" 2>/dev/null)
+if [ -n "$venv_py" ]; then
+  assert "TensorBoard's reader: scalars per evaluation match the curves; hparams per run and experiment" "$venv_py" "$here/tb_sweep_read.py" "$tmp/b/tb" "$tmp/b"
+  cp -r "$tmp/b/tb" "$tmp/tbswap"; a=$(ls "$tmp/tbswap" | grep __s0 | head -1); b=${a%__s0}__s1
+  mv "$tmp/tbswap/$a" "$tmp/tbswap/x"; mv "$tmp/tbswap/$b" "$tmp/tbswap/$a"; mv "$tmp/tbswap/x" "$tmp/tbswap/$b"
+  assert "... and the reader check fails when two seeds' runs are swapped" bash -c "! '$venv_py' '$here/tb_sweep_read.py' '$tmp/tbswap' '$tmp/b'"
+else
+  echo "note TensorBoard's reader not run: scripts/tb-venv.sh could not create its venv (no PyPI?)"
+fi
 assert "sweep.json: schema, claims with verdicts, seeds per band" $PY - "$tmp/a/sweep.json" "$root/schemas/sweep.schema.json" <<'PY'
 import json, sys, jsonschema
 j = json.load(open(sys.argv[1])); schema = json.load(open(sys.argv[2]))
