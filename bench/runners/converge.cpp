@@ -5,6 +5,7 @@
 #include "impls/sgd_momentum.h"
 #include "runners/context.h"
 #include "runners/converge_train.h"
+#include "runners/selection.h"
 #include "workloads/mnist_idx.h"
 
 #include <algorithm>
@@ -37,18 +38,8 @@ bool runs_baseline(const std::string& name) { return name == sgd_momentum_name; 
 // --case, --shard and the data/text overrides applied to a copy of the suite's cases.
 std::vector<converge_case> selected_cases(const converge_suite& suite, const converge_options& opt) {
   std::vector<converge_case> cases = suite.cases;
-  if (!opt.case_filter.empty()) {
-    std::erase_if(cases, [&](const converge_case& c) {
-      return std::none_of(opt.case_filter.begin(), opt.case_filter.end(), [&](const std::string& f) { return c.name.find(f) != std::string::npos; });
-    });
-    if (cases.empty()) throw input_error(fmt::format("{}: no case matches --case {}", suite.source, fmt::join(opt.case_filter, ", ")));
-  }
-  if (opt.shard.second > 1) {
-    std::vector<converge_case> mine;
-    for (std::size_t i = 0; i < cases.size(); ++i)
-      if (static_cast<int>(i % opt.shard.second) == opt.shard.first - 1) mine.push_back(cases[i]);
-    cases = std::move(mine);
-  }
+  filter_by_name(cases, opt.case_filter, suite.source + ": no case matches --case");
+  shard_slice(cases, opt.shard);
   for (auto& c : cases) {
     if (!opt.data_dir.empty()) c.workload.data_dir = opt.data_dir;
     if (c.workload.data_dir.empty()) c.workload.data_dir = default_fashion_mnist_dir;

@@ -4,6 +4,7 @@
 
 #include "impls/sgd_momentum.h"
 #include "runners/converge_fields.h"
+#include "runners/selection.h"
 
 #include <algorithm>
 #include <cmath>
@@ -282,18 +283,8 @@ sweep_result compute_sweep(const sweep_suite& suite_in, const registry& reg, con
   sweep_result res;
   res.suite = suite_in;
   auto& studies = res.suite.studies;
-  if (!opt.study_filter.empty()) {
-    std::erase_if(studies, [&](const sweep_study& s) {
-      return std::none_of(opt.study_filter.begin(), opt.study_filter.end(), [&](const std::string& f) { return s.name.find(f) != std::string::npos; });
-    });
-    if (studies.empty()) throw input_error(fmt::format("{}: no study matches --study", suite_in.source));
-  }
-  if (opt.shard.second > 1) {
-    std::vector<sweep_study> mine;
-    for (std::size_t i = 0; i < studies.size(); ++i)
-      if (static_cast<int>(i % opt.shard.second) == opt.shard.first - 1) mine.push_back(studies[i]);
-    studies = std::move(mine);
-  }
+  filter_by_name(studies, opt.study_filter, suite_in.source + ": no study matches --study");
+  shard_slice(studies, opt.shard);
   for (auto& st : studies) {
     if (!opt.conv.impls.empty()) st.impls = opt.conv.impls;
     if (opt.conv.seed_count) {

@@ -1,6 +1,7 @@
 // The sweep runner: suite parsing (ranges, modes, errors), the verdict rule with planted effects,
 // the sgd-momentum baseline, and reproducibility (same seed, identical curves) through compute_sweep.
 #include "core/adam_config.h"
+#include "core/suite.h"
 #include "impls/sgd_momentum.h"
 #include "runners/sweep.h"
 
@@ -120,4 +121,19 @@ TEST_CASE("sweep: same seed, identical curves; another seed, another curve", "[s
   CHECK(a.claims[0].verdict == b.claims[0].verdict);
   REQUIRE(a.summaries.size() == 4);
   CHECK(a.summaries[0].seeds == 3);
+}
+
+TEST_CASE("sweep: shipped tuning suites parse, have their claims, and their inputs exist", "[sweep][suite]") {
+  for (const char* name : {"tuning", "tuning-smoke"}) {
+    INFO(name);
+    const std::string text = embedded_suite(name);
+    REQUIRE(!text.empty());
+    auto s = parse_sweep_suite(text, name);
+    std::size_t claims = 0;
+    for (auto& st : s.studies) claims += st.claims.size();
+    CHECK(claims >= (std::string(name) == "tuning" ? 8u : 4u));
+    converge_suite cs{name, {}, {0}, {}};
+    for (auto& p : sweep_points(s)) cs.cases.push_back(p.c);
+    CHECK_NOTHROW(check_converge_inputs(cs, default_registry(), converge_options{}));
+  }
 }
