@@ -56,6 +56,20 @@ std::vector<std::uint64_t> seed_list(const toml::node& n, const std::string& whe
   return out;
 }
 
+void read_impls_seeds(const toml::table& t, const std::string& source, const std::string& table, const std::string& list_key,
+                      std::vector<std::string>& impls, std::vector<std::uint64_t>& seeds) {
+  for (auto& [k, v] : t) {
+    const std::string key(k.str());
+    try {
+      if (key == "impls") impls = str_list(v, "impls");
+      else if (key == "seeds") seeds = seed_list(v, "seeds");
+      else if (key != list_key) throw input_error("unknown field");
+    } catch (const input_error& e) {
+      throw input_error(fmt::format("{}: {}.{}: {}", source, table, key, e.what()));
+    }
+  }
+}
+
 std::string short_value(const toml::node& n) {
   std::ostringstream ss;
   if (auto* a = n.as_array()) {

@@ -26,6 +26,11 @@ std::vector<std::int64_t> int_list(const toml::node& n, const std::string& where
 std::vector<std::string> str_list(const toml::node& n, const std::string& where);
 std::vector<std::uint64_t> seed_list(const toml::node& n, const std::string& where);  ///< non-empty
 
+/// Reads a suite table's `impls` and `seeds` (a list of tables named `list_key` is left to the
+/// caller); any other key is an error "SOURCE: TABLE.KEY: unknown field".
+void read_impls_seeds(const toml::table& t, const std::string& source, const std::string& table, const std::string& list_key,
+                      std::vector<std::string>& impls, std::vector<std::uint64_t>& seeds);
+
 /// "0.001", "true", "(0.9,0.99)": a value as it appears in an expanded case's name.
 std::string short_value(const toml::node& n);
 /// The values one field stands for: many when it is an array nested deeper than `depth` (the

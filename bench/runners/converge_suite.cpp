@@ -122,16 +122,7 @@ converge_suite parse_converge_suite(const std::string& text, const std::string& 
   s.source = source;
   auto* conv = root["converge"].as_table();
   if (!conv) throw input_error(fmt::format("{}: no [converge] table", source));
-  for (auto& [k, v] : *conv) {
-    std::string key(k.str());
-    try {
-      if (key == "impls") s.impls = str_list(v, "impls");
-      else if (key == "seeds") s.seeds = seed_list(v, "seeds");
-      else if (key != "case") throw input_error("unknown field");
-    } catch (const input_error& e) {
-      throw input_error(fmt::format("{}: converge.{}: {}", source, key, e.what()));
-    }
-  }
+  read_impls_seeds(*conv, source, "converge", "case", s.impls, s.seeds);
   auto* cases = (*conv)["case"].as_array();
   if (!cases || cases->empty()) throw input_error(fmt::format("{}: no [[converge.case]] entries", source));
   int index = 0;

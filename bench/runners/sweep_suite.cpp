@@ -134,16 +134,7 @@ sweep_suite parse_sweep_suite(const std::string& text, const std::string& source
   s.source = source;
   auto* sw = root["sweep"].as_table();
   if (!sw) throw input_error(fmt::format("{}: no [sweep] table", source));
-  for (auto& [k, v] : *sw) {
-    const std::string key(k.str());
-    try {
-      if (key == "impls") s.impls = str_list(v, "impls");
-      else if (key == "seeds") s.seeds = seed_list(v, "seeds");
-      else if (key != "study") throw input_error("unknown field");
-    } catch (const input_error& e) {
-      throw input_error(fmt::format("{}: sweep.{}: {}", source, key, e.what()));
-    }
-  }
+  read_impls_seeds(*sw, source, "sweep", "study", s.impls, s.seeds);
   auto* studies = (*sw)["study"].as_array();
   if (!studies || studies->empty()) throw input_error(fmt::format("{}: no [[sweep.study]] entries", source));
   int index = 0;

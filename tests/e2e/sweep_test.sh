@@ -67,10 +67,14 @@ check "no [sweep] table: exit 2, one line" 2 --stderr-lines 1 -- "$CLI" sweep "$
 
 # Interrupt: partial sweep.json with "interrupted": true, exit 130.
 printf '[sweep]\nimpls = ["eigen"]\n[[sweep.study]]\nname = "long"\nworkload = "quadratic"\noptions = { dim = 400 }\nsteps = 100000000\neval_every = 1000\nvary = { lr = [0.001, 0.01] }\n' > "$tmp/long.toml"
-"$CLI" --threads 1 sweep "$tmp/long.toml" --quiet --out "$tmp/int" >"$tmp/int.out" 2>&1 &
+"$CLI" --threads 1 sweep "$tmp/long.toml" --out "$tmp/int" >"$tmp/int.out" 2>&1 &
 pid=$!
-sleep 3
-kill -INT $pid
+# Interrupt once the run has started (its progress line is out), and again while it has not
+# stopped: under load the process may take seconds to start, and a SIGINT that arrives before
+# its handler is installed is ignored (a background job of a non-interactive shell ignores SIGINT).
+for _ in $(seq 60); do grep -q '^\[1/' "$tmp/int.out" 2>/dev/null && break; sleep 0.5; done
+sleep 1
+for _ in $(seq 30); do kill -INT $pid 2>/dev/null || break; sleep 1; done
 wait $pid; rc=$?
 assert "SIGINT: exit 130" test "$rc" = 130
 assert "SIGINT: partial sweep.json says interrupted" $PY -c "import json; j = json.load(open('$tmp/int/sweep.json')); assert j['interrupted'] and j['stopped_at'], j.keys()"
