@@ -45,7 +45,14 @@ factor_value current_value(const converge_case& c, const std::vector<std::string
   if (key == "algo") return s(algo_name(c, impls));
   if (key == "schedule") return s(to_string(c.schedule.kind));
   if (key == "sgd_lr") return d(c.sgd_lr);
-  return s("base");
+  if (key == "sgd_momentum") return d(c.sgd_momentum);
+  if (key == "steps") return i(c.steps);
+  if (key == "epochs") return d(c.epochs);
+  if (key == "amsgrad") return factor_value{c.config.amsgrad, c.config.amsgrad ? "true" : "false"};
+  if (key == "lr_scaling") return s(to_string(c.scaling));
+  if (key == "start_factor") return d(c.schedule.start_factor);
+  if (key == "eta_min") return d(c.schedule.eta_min);
+  return s("base");  // a field this table does not know: the point is named by the values that differ
 }
 
 
