@@ -30,7 +30,7 @@ claim = { advice = "x", metric = "final_val_loss", a = { lr = 0.01 }, b = { lr =
 
 }  // namespace
 
-TEST_CASE("sweep: suites parse; log ranges; one-factor and grid points", "[sweep][suite]") {
+TEST_CASE("sweep: suites parse, log ranges, one-factor and grid points", "[sweep][suite]") {
   auto s = parse_sweep_suite(study_text, "t.toml");
   REQUIRE(s.studies.size() == 1);
   auto& f = s.studies[0].factors;
@@ -104,7 +104,7 @@ TEST_CASE("sweep: sgd-momentum is torch.optim.SGD and runs only where baselines 
   CHECK(p[0] == Approx(p0 - 0.1f * (0.9f * 0.51f + b0)));
 }
 
-TEST_CASE("sweep: same seed, identical curves; another seed, another curve", "[sweep][runner]") {
+TEST_CASE("sweep: same seed, identical curves, another seed, another curve", "[sweep][runner]") {
   auto s = parse_sweep_suite(study_text, "t.toml");
   sweep_options o;
   o.conv.quiet = true;
