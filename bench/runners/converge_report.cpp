@@ -177,20 +177,11 @@ void print_converge_summary(const converge_result& res) {
 }
 
 nlohmann::json converge_json(const converge_result& res, const converge_options& opt) {
-  nlohmann::json j;
-  j["schema_version"] = result_schema_version;
-  j["kind"] = "converge";
-  j["context"] = run_context(opt.threads);
-  j["suite"] = res.source;
-  j["bootstrap"] = bootstrap_json();
+  nlohmann::json j = result_head("converge", res.source, opt.threads, opt.shard, res.stopped_at);
   j["drift_policy"] = "docs/convergence.md";
-  j["csv_columns"] = {"step", "epoch", "lr", "train_loss", "val_loss", "val_acc", "wall_s"};
   j["summary"] = {{"runs", res.runs.size()}, {"reached_target", res.reached()}, {"diverged", res.count("diverged")}, {"skipped", res.count("skip")},
                   {"errors", res.count("error")}, {"expectations_unmet", res.unmet.size()}, {"seconds", res.seconds}};
   j["expectations_unmet"] = res.unmet;
-  if (opt.shard.second > 1) j["shard"] = fmt::format("{}/{}", opt.shard.first, opt.shard.second);
-  j["interrupted"] = !res.stopped_at.empty();
-  if (!res.stopped_at.empty()) j["stopped_at"] = res.stopped_at;
   j["runs"] = nlohmann::json::array();
   for (auto& x : res.runs) j["runs"].push_back(run_json(res, x));
   j["aggregates"] = nlohmann::json::array();

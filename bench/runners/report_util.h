@@ -1,6 +1,8 @@
 #pragma once
 // Small formatting helpers shared by the convergence and sweep reporters.
+#include "core/results.h"
 #include "core/stats.h"
+#include "runners/context.h"
 
 #include <cctype>
 #include <cmath>
@@ -21,6 +23,17 @@ inline nlohmann::json ci_json(const stats::median_ci& m) {
 /// How bootstrap_median's intervals were made (its defaults), for result files.
 inline nlohmann::json bootstrap_json() {
   return {{"statistic", "median"}, {"level", stats::default_level}, {"resamples", stats::default_resamples}, {"rng_seed", stats::default_bootstrap_seed}};
+}
+
+/// The head every result file of a training runner starts with: schema version, kind, context,
+/// suite, bootstrap method, curve columns; then the shard ("I/N" when N > 1) and where an interrupt stopped it.
+inline nlohmann::json result_head(const char* kind, const std::string& suite, int threads, std::pair<int, int> shard, const std::string& stopped_at) {
+  nlohmann::json j{{"schema_version", result_schema_version}, {"kind", kind}, {"context", run_context(threads)}, {"suite", suite},
+                   {"bootstrap", bootstrap_json()}, {"csv_columns", {"step", "epoch", "lr", "train_loss", "val_loss", "val_acc", "wall_s"}}};
+  if (shard.second > 1) j["shard"] = fmt::format("{}/{}", shard.first, shard.second);
+  j["interrupted"] = !stopped_at.empty();
+  if (!stopped_at.empty()) j["stopped_at"] = stopped_at;
+  return j;
 }
 
 /// "-" for NaN, "inf", else `digits` significant digits.

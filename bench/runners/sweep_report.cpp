@@ -104,17 +104,8 @@ void print_sweep_summary(const sweep_result& res) {
 }
 
 nlohmann::json sweep_json(const sweep_result& res, const sweep_options& opt) {
-  nlohmann::json j;
-  j["schema_version"] = result_schema_version;
-  j["kind"] = "sweep";
-  j["context"] = run_context(opt.conv.threads);
-  j["suite"] = res.suite.source;
-  j["bootstrap"] = bootstrap_json();
+  nlohmann::json j = result_head("sweep", res.suite.source, opt.conv.threads, opt.shard, res.conv.stopped_at);
   j["verdict_rule"] = verdict_rule();
-  j["csv_columns"] = {"step", "epoch", "lr", "train_loss", "val_loss", "val_acc", "wall_s"};
-  if (opt.shard.second > 1) j["shard"] = fmt::format("{}/{}", opt.shard.first, opt.shard.second);
-  j["interrupted"] = !res.conv.stopped_at.empty();
-  if (!res.conv.stopped_at.empty()) j["stopped_at"] = res.conv.stopped_at;
   j["summary"] = {{"points", res.points.size()}, {"runs", res.conv.runs.size()}, {"diverged", res.conv.count("diverged")},
                   {"skipped", res.conv.count("skip")}, {"errors", res.conv.count("error")}, {"seconds", res.conv.seconds}};
   j["studies"] = nlohmann::json::array();
