@@ -2,6 +2,7 @@
 
 #include "cli/gate_cli.h"
 #include "cli/history_cli.h"
+#include "cli/sweep_cli.h"
 #include "core/suite.h"
 #include "runners/agree.h"
 #include "runners/context.h"
@@ -156,6 +157,8 @@ int cli_main(int argc, char** argv, const registry& reg) {
   converge->add_option("--data-dir", cv_data, "MNIST-format folder (default: /usr/share/datasets/fashion-mnist)");
   converge->add_option("--text", cv_text, "text corpus for char_lm (default: /usr/share/common-licenses/GPL-3)");
   converge->add_option("--out", cv_out, "folder for converge.json and curves/*.csv (checked as writable before the run)");
+  std::string cv_tb;
+  converge->add_option("--tensorboard", cv_tb, "folder for TensorBoard event files, one per run (docs/tensorboard.md)");
   converge->add_flag("--quiet", cv_quiet, "no progress lines");
   std::string cv_shard;
   converge->add_option("--shard", cv_shard, "run the I-th of N interleaved slices of the cases (join with `adambench merge`)");
@@ -166,6 +169,7 @@ int cli_main(int argc, char** argv, const registry& reg) {
   // compare, merge, ab, calibrate (bench/cli/gate_cli.cpp)
   auto gate = add_gate_commands(app);
   auto hist = add_history_commands(app);  // history add/show/check (bench/cli/history_cli.cpp)
+  auto sweep = add_sweep_commands(app);  // bench/cli/sweep_cli.cpp
 
   try {
     app.parse(argc, argv);
@@ -246,6 +250,7 @@ int cli_main(int argc, char** argv, const registry& reg) {
       co.text_file = cv_text;
       co.threads = threads;
       if (!cv_out.empty()) co.out = cv_out;
+      if (!cv_tb.empty()) co.tensorboard = cv_tb;
       co.quiet = cv_quiet;
       co.allow_empty = cv_allow_empty;
       if (!cv_shard.empty()) co.shard = parse_shard(cv_shard);
@@ -257,6 +262,7 @@ int cli_main(int argc, char** argv, const registry& reg) {
     }
     if (auto rc = run_gate_commands(*gate)) return *rc;
     if (auto rc = run_history_commands(*hist)) return *rc;
+    if (auto rc = run_sweep_commands(*sweep, reg, threads)) return *rc;
     if (list->parsed()) {
       for (auto& e : reg.all()) {
         fmt::print("{:<18} {}\n", e.name, e.description);

@@ -28,6 +28,8 @@ struct case_features {
   bool nonfinite_then_more_steps = false;
   /// The case starts from a given state (m, v, max_v, step) rather than zeros at step 0.
   bool starts_from_state = false;
+  /// The caller trains models (convergence, sweeps), where non-Adam baselines (sgd-momentum) may run.
+  bool baselines_allowed = false;
 };
 
 /// Options shared by every implementation.

@@ -13,8 +13,12 @@ double median(std::vector<double> x);
 struct median_ci {
   double median = 0, lo = 0, hi = 0;
 };
-median_ci bootstrap_median(const std::vector<double>& x, double level = 0.95, int resamples = 2000,
-                           std::uint64_t seed = 20240601);
+/// The defaults of bootstrap_median, which result files state next to their intervals.
+inline constexpr double default_level = 0.95;
+inline constexpr int default_resamples = 2000;
+inline constexpr std::uint64_t default_bootstrap_seed = 20240601;
+median_ci bootstrap_median(const std::vector<double>& x, double level = default_level, int resamples = default_resamples,
+                           std::uint64_t seed = default_bootstrap_seed);
 
 /// Two-sided Mann-Whitney U test of "x and y come from the same distribution".
 /// Exact p-value (enumerating the U distribution) when both samples have at most 30 values and

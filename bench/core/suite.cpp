@@ -1,5 +1,7 @@
 #include "core/suite.h"
 
+#include "core/suite_fields.h"
+
 #include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
@@ -57,114 +59,49 @@ std::string load_suite_text(const std::string& p, std::string& source) {
 
 namespace {
 
-struct field_error : input_error {
-  using input_error::input_error;
-};
-
-// Values of one field: a scalar is one value, an array many (except `shapes`, `check_steps`,
-// `betas` whose own value is an array: for those a nested array means many).
-// `depth` is how deeply arrays nest in one value: 0 for scalars, 1 for betas, 2 for shapes.
-int array_depth(const toml::node& n) {
-  auto* a = n.as_array();
-  if (!a) return 0;
-  int d = 1;
-  for (auto& e : *a) d = std::max(d, 1 + array_depth(e));
-  return d;
-}
-
-std::vector<const toml::node*> values_of(const toml::node& n, int depth) {
-  std::vector<const toml::node*> out;
-  if (auto* a = n.as_array()) {
-    if (array_depth(n) > depth) {
-      for (auto& e : *a) out.push_back(&e);
-      return out;
-    }
-  }
-  out.push_back(&n);
-  return out;
-}
-
-double as_double(const toml::node& n, const std::string& where) {
-  if (auto v = n.value<double>()) return *v;
-  throw field_error(fmt::format("{}: expected a number", where));
-}
-bool as_bool(const toml::node& n, const std::string& where) {
-  if (auto v = n.value<bool>()) return *v;
-  throw field_error(fmt::format("{}: expected true or false", where));
-}
-std::string as_string(const toml::node& n, const std::string& where) {
-  if (auto v = n.value<std::string>()) return *v;
-  throw field_error(fmt::format("{}: expected a string", where));
-}
-std::int64_t as_int(const toml::node& n, const std::string& where) {
-  if (auto v = n.value<std::int64_t>()) return *v;
-  throw field_error(fmt::format("{}: expected an integer", where));
-}
-std::vector<std::int64_t> as_int_list(const toml::node& n, const std::string& where) {
-  std::vector<std::int64_t> out;
-  auto* a = n.as_array();
-  if (!a) throw field_error(fmt::format("{}: expected an array of integers", where));
-  for (auto& e : *a) out.push_back(as_int(e, where));
-  return out;
-}
-
-std::string short_value(const toml::node& n) {
-  std::ostringstream ss;
-  if (auto* a = n.as_array()) {
-    ss << "(";
-    for (std::size_t i = 0; i < a->size(); ++i) ss << (i ? "," : "") << short_value(*a->get(i));
-    ss << ")";
-  } else if (auto v = n.value<double>()) {
-    ss << fmt::format("{:g}", *v);
-  } else if (auto b = n.value<bool>()) {
-    ss << (*b ? "true" : "false");
-  } else if (auto s = n.value<std::string>()) {
-    ss << *s;
-  }
-  return ss.str();
-}
+using namespace suite_fields;
 
 void apply(agree_case& c, const std::string& key, const toml::node& v, const std::string& where) {
-  if (key == "algo") c.config.kind = parse_algo(as_string(v, where));
-  else if (key == "lr") c.config.lr = as_double(v, where);
-  else if (key == "eps") c.config.eps = as_double(v, where);
-  else if (key == "weight_decay") c.config.weight_decay = as_double(v, where);
-  else if (key == "amsgrad") c.config.amsgrad = as_bool(v, where);
-  else if (key == "maximize") c.config.maximize = as_bool(v, where);
+  if (key == "algo") c.config.kind = parse_algo(str(v, where));
+  else if (key == "lr") c.config.lr = num(v, where);
+  else if (key == "eps") c.config.eps = num(v, where);
+  else if (key == "weight_decay") c.config.weight_decay = num(v, where);
+  else if (key == "amsgrad") c.config.amsgrad = boolean(v, where);
+  else if (key == "maximize") c.config.maximize = boolean(v, where);
   else if (key == "betas") {
     auto* a = v.as_array();
-    if (!a || a->size() != 2) throw field_error(fmt::format("{}: expected [beta1, beta2]", where));
-    c.config.beta1 = as_double(*a->get(0), where);
-    c.config.beta2 = as_double(*a->get(1), where);
-  } else if (key == "grad") c.grad = parse_grad_kind(as_string(v, where));
-  else if (key == "grad_scale") c.grad_scale = as_double(v, where);
-  else if (key == "param_scale") c.param_scale = as_double(v, where);
+    if (!a || a->size() != 2) throw input_error(fmt::format("{}: expected [beta1, beta2]", where));
+    c.config.beta1 = num(*a->get(0), where);
+    c.config.beta2 = num(*a->get(1), where);
+  } else if (key == "grad") c.grad = parse_grad_kind(str(v, where));
+  else if (key == "grad_scale") c.grad_scale = num(v, where);
+  else if (key == "param_scale") c.param_scale = num(v, where);
   else if (key == "state") {
-    auto s = as_string(v, where);
-    if (s != "zero" && s != "random") throw field_error(fmt::format("{}: expected \"zero\" or \"random\"", where));
+    auto s = str(v, where);
+    if (s != "zero" && s != "random") throw input_error(fmt::format("{}: expected \"zero\" or \"random\"", where));
     c.random_state = s == "random";
   } else if (key == "start_step") {
-    c.start_step = as_int(v, where);
-    if (c.start_step < 0) throw field_error(fmt::format("{}: must be >= 0", where));
-  } else if (key == "lr_decay") c.lr_decay = as_double(v, where);
+    c.start_step = integer(v, where);
+    if (c.start_step < 0) throw input_error(fmt::format("{}: must be >= 0", where));
+  } else if (key == "lr_decay") c.lr_decay = num(v, where);
   else if (key == "check_steps") {
-    c.check_steps = as_int_list(v, where);
-    if (c.check_steps.empty()) throw field_error(fmt::format("{}: must not be empty", where));
+    c.check_steps = int_list(v, where);
+    if (c.check_steps.empty()) throw input_error(fmt::format("{}: must not be empty", where));
     for (std::size_t i = 0; i < c.check_steps.size(); ++i)
       if (c.check_steps[i] < 1 || (i && c.check_steps[i] <= c.check_steps[i - 1]))
-        throw field_error(fmt::format("{}: must be increasing and >= 1", where));
+        throw input_error(fmt::format("{}: must be increasing and >= 1", where));
   } else if (key == "shapes") {
     auto* a = v.as_array();
-    if (!a) throw field_error(fmt::format("{}: expected an array of shapes, e.g. [[1023], [], [0]]", where));
+    if (!a) throw input_error(fmt::format("{}: expected an array of shapes, e.g. [[1023], [], [0]]", where));
     c.shapes.clear();
     for (auto& s : *a) {
-      auto dims = as_int_list(s, where);
+      auto dims = int_list(s, where);
       for (auto d : dims)
-        if (d < 0) throw field_error(fmt::format("{}: negative dimension {}", where, d));
+        if (d < 0) throw input_error(fmt::format("{}: negative dimension {}", where, d));
       c.shapes.push_back(dims);
     }
   } else {
-    throw field_error(fmt::format("{}: unknown field", where));
+    throw input_error(fmt::format("{}: unknown field", where));
   }
 }
 
@@ -177,25 +114,20 @@ int value_depth(const std::string& key) {
 }  // namespace
 
 agree_suite parse_agree_suite(const std::string& text, const std::string& source) {
-  toml::table root;
-  try {
-    root = toml::parse(text, source);
-  } catch (const toml::parse_error& e) {
-    throw input_error(fmt::format("{}:{}:{}: {}", source, e.source().begin.line, e.source().begin.column, e.description()));
-  }
+  toml::table root = suite_fields::parse(text, source);
   agree_suite s;
   s.source = source;
   auto* agree = root["agree"].as_table();
   if (!agree) throw input_error(fmt::format("{}: no [agree] table", source));
   if (auto* a = (*agree)["impls"].as_array())
-    for (auto& e : *a) s.impls.push_back(as_string(e, source + ": agree.impls"));
+    for (auto& e : *a) s.impls.push_back(str(e, source + ": agree.impls"));
   if (auto* a = (*agree)["dtypes"].as_array()) {
     s.dtypes.clear();
-    for (auto& e : *a) s.dtypes.push_back(parse_dtype(as_string(e, source + ": agree.dtypes")));
+    for (auto& e : *a) s.dtypes.push_back(parse_dtype(str(e, source + ": agree.dtypes")));
   }
   if (auto* a = (*agree)["seeds"].as_array()) {
     s.seeds.clear();
-    for (auto& e : *a) s.seeds.push_back(static_cast<std::uint64_t>(as_int(e, source + ": agree.seeds")));
+    for (auto& e : *a) s.seeds.push_back(static_cast<std::uint64_t>(integer(e, source + ": agree.seeds")));
   }
   for (auto& [k, v] : *agree) {
     std::string key(k.str());
@@ -211,50 +143,20 @@ agree_suite parse_agree_suite(const std::string& text, const std::string& source
     if (!t) throw input_error(fmt::format("{}: agree.case {} is not a table", source, index));
     std::string base = fmt::format("case{}", index);
     if (auto nm = (*t)["name"].value<std::string>()) base = *nm;
-    // Fixed fields first, then the product over array-valued ones.
-    std::vector<std::pair<std::string, std::vector<const toml::node*>>> axes;
-    for (auto& [k, v] : *t) {
-      std::string key(k.str());
-      if (key == "name") continue;
-      axes.emplace_back(key, values_of(v, value_depth(key)));
-    }
-    // Each array-valued field adds "/key=value" to the case name.
-    std::function<void(std::size_t, agree_case, std::string)> run = [&](std::size_t i, agree_case c, std::string suffix) {
-      if (i == axes.size()) {
-        c.name = base + suffix;
-        try {
+    expand_cases<agree_case>(
+        *t, source, base, {"name"}, value_depth, [](agree_case& c, const std::string& k, const toml::node& v) { apply(c, k, v, k); },
+        [&](agree_case& c) {
           c.config.validate();
-        } catch (const input_error& e) {
-          throw input_error(fmt::format("{}: case {}: {}", source, c.name, e.what()));
-        }
-        if (c.shapes.empty()) c.shapes = {{1023}};
-        s.cases.push_back(std::move(c));
-        return;
-      }
-      auto& [key, vals] = axes[i];
-      for (auto* v : vals) {
-        agree_case cc = c;
-        try {
-          apply(cc, key, *v, key);
-        } catch (const input_error& e) {
-          throw input_error(fmt::format("{}: case {}: {}", source, base, e.what()));
-        }
-        run(i + 1, cc, vals.size() > 1 ? fmt::format("{}/{}={}", suffix, key, short_value(*v)) : suffix);
-      }
-    };
-    run(0, agree_case{}, "");
+          if (c.shapes.empty()) c.shapes = {{1023}};
+          s.cases.push_back(std::move(c));
+        });
   }
   return s;
 }
 
 
 speed_suite parse_speed_suite(const std::string& text, const std::string& source) {
-  toml::table root;
-  try {
-    root = toml::parse(text, source);
-  } catch (const toml::parse_error& e) {
-    throw input_error(fmt::format("{}:{}:{}: {}", source, e.source().begin.line, e.source().begin.column, e.description()));
-  }
+  toml::table root = suite_fields::parse(text, source);
   speed_suite s;
   s.source = source;
   auto* sp = root["speed"].as_table();
@@ -272,54 +174,54 @@ speed_suite parse_speed_suite(const std::string& text, const std::string& source
     const std::string where = fmt::format("{}: speed.{}", source, key);
     if (key == "impls") {
       s.impls.clear();
-      each(v, [&](const toml::node& e) { s.impls.push_back(as_string(e, where)); });
-      if (s.impls.empty()) throw field_error(fmt::format("{}: must not be empty", where));
+      each(v, [&](const toml::node& e) { s.impls.push_back(str(e, where)); });
+      if (s.impls.empty()) throw input_error(fmt::format("{}: must not be empty", where));
     } else if (key == "flat") {
       each(v, [&](const toml::node& e) {
-        auto k2 = as_int(e, where);
-        if (k2 < 0 || k2 > 30) throw field_error(fmt::format("{}: log2 size {} must be in [0, 30]", where, k2));
+        auto k2 = integer(e, where);
+        if (k2 < 0 || k2 > 30) throw input_error(fmt::format("{}: log2 size {} must be in [0, 30]", where, k2));
         s.flat_log2.push_back(static_cast<int>(k2));
       });
     } else if (key == "models") {
-      each(v, [&](const toml::node& e) { s.models.push_back(as_string(e, where)); });
+      each(v, [&](const toml::node& e) { s.models.push_back(str(e, where)); });
     } else if (key == "algo") {
       s.algos.clear();
       each(v, [&](const toml::node& e) {
-        const std::string name = as_string(e, where);
+        const std::string name = str(e, where);
         try {
           s.algos.push_back(parse_algo(name));
         } catch (const input_error& x) {
-          throw field_error(fmt::format("{}: {}", where, x.what()));
+          throw input_error(fmt::format("{}: {}", where, x.what()));
         }
       });
     } else if (key == "amsgrad") {
       s.amsgrad.clear();
-      each(v, [&](const toml::node& e) { s.amsgrad.push_back(as_bool(e, where)); });
+      each(v, [&](const toml::node& e) { s.amsgrad.push_back(boolean(e, where)); });
     } else if (key == "threads") {
       if (auto str = v.value<std::string>()) {
         if (*str != "all" && *str != "sweep")
-          throw field_error(fmt::format("{}: expected \"all\", \"sweep\" or a list of thread counts", where));
+          throw input_error(fmt::format("{}: expected \"all\", \"sweep\" or a list of thread counts", where));
         s.threads = *str;
       } else {
         s.threads = "list";
         each(v, [&](const toml::node& e) {
-          auto t = as_int(e, where);
-          if (t < 1) throw field_error(fmt::format("{}: thread count {} must be >= 1", where, t));
+          auto t = integer(e, where);
+          if (t < 1) throw input_error(fmt::format("{}: thread count {} must be >= 1", where, t));
           s.thread_list.push_back(static_cast<int>(t));
         });
       }
     } else if (key == "weight_decay") {
-      s.weight_decay = as_double(v, where);
+      s.weight_decay = num(v, where);
     } else if (key == "repetitions") {
-      auto r = as_int(v, where);
-      if (r < 1 || r > 1000) throw field_error(fmt::format("{}: {} must be in [1, 1000]", where, r));
+      auto r = integer(v, where);
+      if (r < 1 || r > 1000) throw input_error(fmt::format("{}: {} must be in [1, 1000]", where, r));
       s.repetitions = static_cast<int>(r);
     } else if (key == "min_time" || key == "warmup_time") {
-      double t = as_double(v, where);
-      if (!(t >= 0 && t <= 3600)) throw field_error(fmt::format("{}: {} must be in [0, 3600] seconds", where, t));
+      double t = num(v, where);
+      if (!(t >= 0 && t <= 3600)) throw input_error(fmt::format("{}: {} must be in [0, 3600] seconds", where, t));
       (key == "min_time" ? s.min_time : s.warmup_time) = t;
     } else {
-      throw field_error(fmt::format("{}: unknown field", where));
+      throw input_error(fmt::format("{}: unknown field", where));
     }
   }
   if (s.flat_log2.empty() && s.models.empty()) throw input_error(fmt::format("{}: speed: no shapes (give flat and/or models)", source));

@@ -8,6 +8,7 @@ void register_all(registry& r) {
   register_libtorch(r);
   register_libtorch_foreach(r);
   register_libtorch_fused(r);
+  register_sgd_momentum(r);
 #ifdef ADAMBENCH_HAS_CUDA
   register_cuda(r);
   register_cuda_mt(r);

@@ -9,6 +9,7 @@ void register_eigen(registry& r);
 void register_libtorch(registry& r);
 void register_libtorch_foreach(registry& r);
 void register_libtorch_fused(registry& r);
+void register_sgd_momentum(registry& r);  // the SGD baseline (impls/sgd_momentum.h)
 void register_cuda(registry& r);     // built when ADAMBENCH_HAS_CUDA (bench/impls/cuda/)
 void register_cuda_mt(registry& r);  // built when ADAMBENCH_HAS_CUDA
 

@@ -9,7 +9,9 @@
 #include "runners/schedules.h"
 #include "workloads/workload.h"
 
+#include <cmath>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -37,7 +39,8 @@ struct converge_case {
   std::optional<double> target;   ///< on target_metric
   bool target_is_accuracy = false;///< target_metric = "val_acc" (higher is better) or "val_loss"
   double explode_factor = 1e3;    ///< loss > factor * initial loss counts as divergence
-  double sgd_lr = 0.01, sgd_momentum = 0.9;
+  double sgd_lr = 0.01, sgd_momentum = 0.9;  ///< the sgd-momentum row's lr and momentum (config_for)
+  double grad_scale = 1.0;        ///< gradients are multiplied by this before each step (small gradients, eps)
   expectation expect = expectation::none;
   /// Largest allowed max |val_loss - reference's val_loss| over the curve (exit 1 beyond; docs/convergence.md).
   std::optional<double> max_drift;
@@ -60,11 +63,82 @@ const char* to_string(lr_scaling s);
 /// The learning rate at batch size `batch`: base * (batch/base_batch) (linear), its square root (sqrt), or base.
 double scaled_lr(double base, lr_scaling s, std::int64_t batch, std::int64_t base_batch);
 
-/// Name of the SGD-with-momentum baseline row (torch.optim.SGD semantics), converge runner only.
-inline constexpr const char* sgd_baseline_name = "sgd-momentum";
+/// The configuration implementation `impl` trains with in case `c`: the case's Adam config, or for
+/// the sgd-momentum baseline lr = sgd_lr, momentum = sgd_momentum (impls/sgd_momentum.h).
+adam_config config_for(const converge_case& c, const std::string& impl);
 
 using stats::bootstrap_median;
 using stats::median_ci;
+
+/// One evaluation of a run: a row of the curve CSV.
+struct curve_row {
+  std::int64_t step = 0;
+  double epoch = 0, lr = 0, train_loss = NAN, val_loss = NAN, val_acc = NAN, wall_s = 0;
+};
+
+/// One training run (case x batch size x seed x implementation).
+struct run_result {
+  std::string impl;
+  std::string verdict = "ok";  ///< ok | diverged | skip | error | interrupted
+  std::string reason;
+  double lr = 0;
+  std::int64_t steps_budget = 0, steps_done = 0;
+  std::int64_t diverged_at = -1;
+  std::int64_t steps_to_target = -1;
+  double wall_to_target = NAN;
+  std::vector<curve_row> curve;
+  std::vector<float> final_params;  ///< kept only until the drift is computed
+  double train_s = 0, opt_s = 0, eval_s = 0;
+  std::int64_t samples = 0;
+  /// Drift from the reference implementation at the same case, batch and seed.
+  bool has_drift = false;
+  double drift_val = 0, drift_train = 0, drift_acc = 0, drift_l2 = 0, drift_l2_rel = 0;
+};
+
+/// A run with where it belongs.
+struct run_record {
+  std::size_t case_index = 0;  ///< into converge_result::cases
+  std::int64_t batch = 0;
+  std::uint64_t seed = 0;
+  run_result r;
+};
+
+/// Median and interval over seeds, per case x implementation x batch size.
+struct aggregate_row {
+  std::size_t case_index = 0;
+  std::string impl;
+  std::int64_t batch = 0;
+  double lr = 0;
+  median_ci val_loss, val_acc, steps, wall;
+  bool has_acc = false;
+  double fail_rate = NAN, throughput = NAN, opt_share = NAN;
+  int seeds = 0;  ///< seeds counted (0: every run skipped; `note` says why)
+  double drift_val = NAN, drift_l2 = NAN;
+  bool has_drift = false;
+  std::string note;
+};
+
+/// Median steps-to-target by batch size for one case x implementation, and where it stops falling.
+struct batch_scaling_row {
+  std::size_t case_index = 0;
+  std::string impl;
+  std::vector<std::pair<std::int64_t, double>> points;  ///< batch size, median steps (+inf: never)
+  std::optional<std::int64_t> first_reached, stops_falling_at;
+};
+
+/// Everything a convergence run computed; the reporters read only this.
+struct converge_result {
+  std::string source;
+  std::vector<converge_case> cases;  ///< after --case, --shard and data-dir overrides
+  std::vector<run_record> runs;
+  std::vector<aggregate_row> aggregates;
+  std::vector<batch_scaling_row> scaling;
+  std::vector<std::string> unmet;  ///< expectations not met, one line each
+  std::string stopped_at;          ///< where an interrupt stopped the run (empty: complete)
+  double seconds = 0;
+  int count(const std::string& verdict) const;  ///< runs with this verdict
+  int reached() const;                          ///< runs that reached their target
+};
 
 struct converge_options {
   std::vector<std::string> impls;      ///< overrides suite and case lists when not empty
@@ -77,13 +151,36 @@ struct converge_options {
   bool quiet = false;
   std::pair<int, int> shard{1, 1};     ///< `--shard I/N`: cases i with i % N == I - 1 (after --case)
   bool allow_empty = false;            ///< exit 0 rather than 3 when every run was skipped
+  std::optional<std::filesystem::path> tensorboard;  ///< `--tensorboard DIR`: one event file per run
 };
 
 /// Checks every case's inputs (files, options, implementation names) before any work: throws input_error.
 void check_converge_inputs(const converge_suite& suite, const registry& reg, const converge_options& opt);
-/// Runs the suite, prints the summary, writes converge.json and the curves.
-/// Returns 0, 1 when a case's `expect` is not met, 3 when every run was skipped (0 with
-/// allow_empty), 130 when interrupted.
+/// Trains every run of the suite and computes the per-run results, aggregates and batch scaling.
+converge_result compute_converge(const converge_suite& suite, const registry& reg, const converge_options& opt);
+
+/// Reporters (runners/converge_report.cpp): the console table, converge.json and the curves.
+void print_converge_summary(const converge_result& res);
+/// Relative path of a run's curve CSV under the output folder.
+std::string curve_path(const converge_result& res, const run_record& run);
+/// The CSV text of a curve (columns: converge_csv_columns).
+std::string curve_csv(const std::vector<curve_row>& rows);
+/// FNV-1a over the curve without wall_s: equal digests mean bitwise-identical curves.
+std::string curve_digest(const std::vector<curve_row>& rows);
+/// Writes every run's curve CSV under `out` (curve_path()).
+void write_curves(const converge_result& res, const std::filesystem::path& out);
+/// converge.json (kind "converge").
+nlohmann::json converge_json(const converge_result& res, const converge_options& opt);
+/// One TensorBoard event file per run under `dir` (runners/tensorboard_report.cpp): train and
+/// validation loss, validation accuracy and lr at every evaluation.
+void write_converge_tensorboard(const converge_result& res, const std::filesystem::path& dir);
+/// Writes curves/*.csv and converge.json under opt.out, and event files under opt.tensorboard.
+void write_converge_outputs(const converge_result& res, const converge_options& opt);
+/// Exit code: 0, 1 when an expectation is not met or a run errs, 3 when every run was skipped
+/// (0 with allow_empty), 130 when interrupted.
+int converge_exit_code(const converge_result& res, bool allow_empty = false);
+
+/// compute_converge, then the reporters. Returns converge_exit_code().
 int run_converge(const converge_suite& suite, const registry& reg, const converge_options& opt);
 
 }  // namespace adambench

@@ -1,6 +1,8 @@
 // Parsing of the [converge] part of a suite file; docs/convergence.md lists every field.
 #include "runners/converge.h"
 
+#include "runners/converge_fields.h"
+
 #include <fmt/format.h>
 #include <functional>
 #include <sstream>
@@ -9,65 +11,10 @@
 namespace adambench {
 namespace {
 
-int array_depth(const toml::node& n) {
-  auto* a = n.as_array();
-  if (!a) return 0;
-  int d = 1;
-  for (auto& e : *a) d = std::max(d, 1 + array_depth(e));
-  return d;
-}
-
-// A scalar is one value, an array many; fields whose own value is an array expand only when nested.
-std::vector<const toml::node*> values_of(const toml::node& n, int depth) {
-  std::vector<const toml::node*> out;
-  if (auto* a = n.as_array(); a && array_depth(n) > depth) {
-    for (auto& e : *a) out.push_back(&e);
-    return out;
-  }
-  out.push_back(&n);
-  return out;
-}
+using namespace suite_fields;
 
 int value_depth(const std::string& key) {
   return key == "batch_sizes" || key == "betas" || key == "impls" || key == "seeds" ? 1 : 0;
-}
-
-double num(const toml::node& n, const std::string& k) {
-  if (auto v = n.value<double>()) return *v;
-  throw input_error(fmt::format("{}: expected a number", k));
-}
-std::int64_t integer(const toml::node& n, const std::string& k) {
-  if (auto v = n.value<std::int64_t>()) return *v;
-  throw input_error(fmt::format("{}: expected an integer", k));
-}
-bool boolean(const toml::node& n, const std::string& k) {
-  if (auto v = n.value<bool>()) return *v;
-  throw input_error(fmt::format("{}: expected true or false", k));
-}
-std::string str(const toml::node& n, const std::string& k) {
-  if (auto v = n.value<std::string>()) return *v;
-  throw input_error(fmt::format("{}: expected a string", k));
-}
-std::int64_t positive(const toml::node& n, const std::string& k) {
-  auto v = integer(n, k);
-  if (v < 1) throw input_error(fmt::format("{}: {} must be >= 1", k, v));
-  return v;
-}
-
-std::string short_value(const toml::node& n) {
-  std::ostringstream ss;
-  if (auto* a = n.as_array()) {
-    ss << "(";
-    for (std::size_t i = 0; i < a->size(); ++i) ss << (i ? "," : "") << short_value(*a->get(i));
-    ss << ")";
-  } else if (auto v = n.value<double>()) {
-    ss << fmt::format("{:g}", *v);
-  } else if (auto b = n.value<bool>()) {
-    ss << (*b ? "true" : "false");
-  } else if (auto s = n.value<std::string>()) {
-    ss << *s;
-  }
-  return ss.str();
 }
 
 void apply(converge_case& c, const std::string& k, const toml::node& v) {
@@ -135,6 +82,9 @@ void apply(converge_case& c, const std::string& k, const toml::node& v) {
   } else if (k == "max_drift") {
     c.max_drift = num(v, k);
     if (!(*c.max_drift >= 0)) throw input_error(fmt::format("{}: {} must be >= 0", k, *c.max_drift));
+  } else if (k == "grad_scale") {
+    c.grad_scale = num(v, k);
+    if (!(c.grad_scale > 0)) throw input_error(fmt::format("{}: {} must be > 0", k, c.grad_scale));
   } else if (k == "sgd_lr") c.sgd_lr = num(v, k);
   else if (k == "sgd_momentum") c.sgd_momentum = num(v, k);
   else if (k == "expect") {
@@ -143,53 +93,36 @@ void apply(converge_case& c, const std::string& k, const toml::node& v) {
     else if (x == "target") c.expect = expectation::target;
     else if (x == "diverge") c.expect = expectation::diverge;
     else throw input_error(fmt::format("{}: '{}' must be none, target or diverge", k, x));
-  } else if (k == "impls") {
-    auto* a = v.as_array();
-    if (!a) throw input_error(fmt::format("{}: expected an array of names", k));
-    c.impls.clear();
-    for (auto& e : *a) c.impls.push_back(str(e, k));
-  } else if (k == "seeds") {
-    auto* a = v.as_array();
-    if (!a) throw input_error(fmt::format("{}: expected an array of integers", k));
-    c.seeds.clear();
-    for (auto& e : *a) c.seeds.push_back(static_cast<std::uint64_t>(integer(e, k)));
-  } else {
+  } else if (k == "impls") c.impls = str_list(v, k);
+  else if (k == "seeds") c.seeds = seed_list(v, k);
+  else {
     throw input_error(fmt::format("{}: unknown field", k));
   }
 }
 
+
+void finish_case(converge_case& c) {
+  c.config.validate();
+  schedule_spec probe = c.schedule;
+  if (c.t_max_is_run_length) probe.t_max = std::max<std::int64_t>(probe.warmup + 1, 1);
+  probe.validate();
+  if (!(c.sgd_lr > 0)) throw input_error(fmt::format("invalid sgd_lr {}: must be > 0", c.sgd_lr));
+  if (!(c.sgd_momentum >= 0 && c.sgd_momentum < 1)) throw input_error(fmt::format("invalid sgd_momentum {}: must be in [0, 1)", c.sgd_momentum));
+  if (c.expect == expectation::target && !c.target) throw input_error("expect = \"target\" needs a target");
+}
+
 }  // namespace
 
+void apply_converge_field(converge_case& c, const std::string& key, const toml::node& value) { apply(c, key, value); }
+void finish_converge_case(converge_case& c) { finish_case(c); }
+
 converge_suite parse_converge_suite(const std::string& text, const std::string& source) {
-  toml::table root;
-  try {
-    root = toml::parse(text, source);
-  } catch (const toml::parse_error& e) {
-    throw input_error(fmt::format("{}:{}:{}: {}", source, e.source().begin.line, e.source().begin.column, e.description()));
-  }
+  toml::table root = suite_fields::parse(text, source);
   converge_suite s;
   s.source = source;
   auto* conv = root["converge"].as_table();
   if (!conv) throw input_error(fmt::format("{}: no [converge] table", source));
-  for (auto& [k, v] : *conv) {
-    std::string key(k.str());
-    try {
-      if (key == "impls") {
-        auto* a = v.as_array();
-        if (!a) throw input_error("expected an array of names");
-        for (auto& e : *a) s.impls.push_back(str(e, "impls"));
-      } else if (key == "seeds") {
-        auto* a = v.as_array();
-        if (!a || a->empty()) throw input_error("expected a non-empty array of integers");
-        s.seeds.clear();
-        for (auto& e : *a) s.seeds.push_back(static_cast<std::uint64_t>(integer(e, "seeds")));
-      } else if (key != "case") {
-        throw input_error("unknown field");
-      }
-    } catch (const input_error& e) {
-      throw input_error(fmt::format("{}: converge.{}: {}", source, key, e.what()));
-    }
-  }
+  read_impls_seeds(*conv, source, "converge", "case", s.impls, s.seeds);
   auto* cases = (*conv)["case"].as_array();
   if (!cases || cases->empty()) throw input_error(fmt::format("{}: no [[converge.case]] entries", source));
   int index = 0;
@@ -200,41 +133,10 @@ converge_suite parse_converge_suite(const std::string& text, const std::string& 
     std::string base = fmt::format("case{}", index);
     if (auto nm = (*t)["name"].value<std::string>()) base = *nm;
     if (!(*t)["workload"]) throw input_error(fmt::format("{}: case {}: workload: missing (e.g. workload = \"quadratic\")", source, base));
-    std::vector<std::pair<std::string, std::vector<const toml::node*>>> axes;
-    for (auto& [k, v] : *t) {
-      std::string key(k.str());
-      if (key == "name") continue;
-      axes.emplace_back(key, values_of(v, value_depth(key)));
-    }
-    std::function<void(std::size_t, converge_case, std::string)> run = [&](std::size_t i, converge_case c, std::string suffix) {
-      if (i == axes.size()) {
-        c.name = base + suffix;
-        try {
-          c.config.validate();
-          schedule_spec probe = c.schedule;
-          if (c.t_max_is_run_length) probe.t_max = std::max<std::int64_t>(probe.warmup + 1, 1);
-          probe.validate();
-          if (!(c.sgd_lr > 0)) throw input_error(fmt::format("invalid sgd_lr {}: must be > 0", c.sgd_lr));
-          if (!(c.sgd_momentum >= 0 && c.sgd_momentum < 1)) throw input_error(fmt::format("invalid sgd_momentum {}: must be in [0, 1)", c.sgd_momentum));
-          if (c.expect == expectation::target && !c.target) throw input_error("expect = \"target\" needs a target");
-        } catch (const input_error& e) {
-          throw input_error(fmt::format("{}: case {}: {}", source, c.name, e.what()));
-        }
-        s.cases.push_back(std::move(c));
-        return;
-      }
-      auto& [key, vals] = axes[i];
-      for (auto* v : vals) {
-        converge_case cc = c;
-        try {
-          apply(cc, key, *v);
-        } catch (const input_error& e) {
-          throw input_error(fmt::format("{}: case {}: {}", source, base, e.what()));
-        }
-        run(i + 1, cc, vals.size() > 1 ? fmt::format("{}/{}={}", suffix, key, short_value(*v)) : suffix);
-      }
-    };
-    run(0, converge_case{}, "");
+    expand_cases<converge_case>(*t, source, base, {"name"}, value_depth, apply, [&](converge_case& c) {
+      finish_case(c);
+      s.cases.push_back(std::move(c));
+    });
   }
   return s;
 }

@@ -80,6 +80,10 @@ bs = [b for b in j["batch_scaling"] if b["case"] == "quad" and b["impl"] == "ref
 assert len(bs) == 1 and [p["batch_size"] for p in bs[0]["points"]] == [16, 256], bs
 PY
 
+check "--tensorboard writes one event file per run" 0 -- "$CLI" --threads 2 converge "$tmp/det.toml" --quiet --case lm --out "$tmp/tbrun" --tensorboard "$tmp/tbrun/tb"
+assert "... named like the curves, every record's masked CRC right" bash -c "
+  [ \"\$(ls '$tmp/tbrun/tb')\" = \"\$(ls '$tmp/tbrun/curves' | sed 's/[.]csv\$//')\" ] && /usr/bin/python3 '$(dirname "$0")/tfrecord_check.py' '$tmp/tbrun/tb'"
+
 # Divergence: lr = 10 is reported with its step, never a crash; expect = "diverge" makes it a pass.
 cat > "$tmp/div.toml" <<'TOML'
 [converge]
@@ -142,10 +146,14 @@ batch_sizes = [16]
 steps = 100000000
 eval_every = 1000
 TOML
-"$CLI" --threads 1 converge "$tmp/long.toml" --quiet --out "$tmp/int" >"$tmp/int.out" 2>&1 &
+"$CLI" --threads 1 converge "$tmp/long.toml" --out "$tmp/int" >"$tmp/int.out" 2>&1 &
 pid=$!
-sleep 3
-kill -INT $pid
+# Interrupt once the run has started (its progress line is out), and again while it has not
+# stopped: under load the process may take seconds to start, and a SIGINT that arrives before
+# its handler is installed is ignored (a background job of a non-interactive shell ignores SIGINT).
+for _ in $(seq 60); do grep -q '^\[1/' "$tmp/int.out" 2>/dev/null && break; sleep 0.5; done
+sleep 1
+for _ in $(seq 30); do kill -INT $pid 2>/dev/null || break; sleep 1; done
 wait $pid; rc=$?
 assert "SIGINT: exit 130" test "$rc" = 130
 assert "SIGINT: says where it stopped" grep -q "Interrupted: stopped at long b=16 seed=0 eigen step" "$tmp/int.out"

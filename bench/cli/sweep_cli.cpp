@@ -1,0 +1,53 @@
+#include "cli/sweep_cli.h"
+
+#include "cli/gate_cli.h"
+#include "core/suite.h"
+#include "runners/sweep.h"
+
+namespace adambench {
+
+struct sweep_cli {
+  CLI::App* cmd = nullptr;
+  std::string suite, out, data, text, shard, tensorboard;
+  std::vector<std::string> impls, studies;
+  int seeds = 0;
+  bool quiet = false;
+};
+
+std::shared_ptr<sweep_cli> add_sweep_commands(CLI::App& app) {
+  auto s = std::make_shared<sweep_cli>();
+  s->cmd = app.add_subcommand("sweep", "hyper-parameter studies over seeds, and verdicts on tuning advice (docs/tuning.md)");
+  s->cmd->add_option("suite", s->suite, "suite file (TOML) with a [sweep] table, or a shipped suite's name (e.g. tuning, tuning-smoke)")->required();
+  s->cmd->add_option("--out", s->out, "folder for sweep.json and curves/*.csv");
+  s->cmd->add_option("--impl", s->impls, "implementations for every study (repeatable; default: the suite's)");
+  s->cmd->add_option("--study", s->studies, "run only studies whose name contains this (repeatable)");
+  s->cmd->add_option("--seeds", s->seeds, "run seeds 0..N-1 instead of the suite's")->check(CLI::PositiveNumber);
+  s->cmd->add_option("--data-dir", s->data, "MNIST-format folder (default: /usr/share/datasets/fashion-mnist)");
+  s->cmd->add_option("--text", s->text, "text corpus for char_lm (default: /usr/share/common-licenses/GPL-3)");
+  s->cmd->add_option("--shard", s->shard, "run the I-th of N interleaved slices of the studies (join with `adambench merge`)");
+  s->cmd->add_option("--tensorboard", s->tensorboard, "folder for TensorBoard event files (one per run, with hparams; docs/tensorboard.md)");
+  s->cmd->add_flag("--quiet", s->quiet, "no progress lines");
+  return s;
+}
+
+std::optional<int> run_sweep_commands(sweep_cli& s, const registry& reg, int threads) {
+  if (!s.cmd->parsed()) return std::nullopt;
+  std::string source;
+  const std::string text = load_suite_text(s.suite, source);
+  const sweep_suite suite = parse_sweep_suite(text, source);
+  sweep_options o;
+  o.conv.impls = s.impls;
+  for (auto& n : o.conv.impls) reg.at(n);  // unknown names fail before any work
+  if (s.seeds > 0) o.conv.seed_count = s.seeds;
+  o.conv.data_dir = s.data;
+  o.conv.text_file = s.text;
+  o.conv.threads = threads;
+  o.conv.quiet = s.quiet;
+  if (!s.out.empty()) o.conv.out = s.out;
+  if (!s.tensorboard.empty()) o.conv.tensorboard = s.tensorboard;
+  o.study_filter = s.studies;
+  if (!s.shard.empty()) o.shard = parse_shard(s.shard);
+  return run_sweep(suite, reg, o);
+}
+
+}  // namespace adambench
