@@ -256,7 +256,7 @@ int cli_main(int argc, char** argv, const registry& reg) {
       if (!cv_shard.empty()) co.shard = parse_shard(cv_shard);
       for (auto& f : co.case_filter) check_regex(f, "--filter");
       for (auto& n : co.impls)
-        if (n != sgd_baseline_name) reg.at(n);  // unknown names fail before any work
+        reg.at(n);  // unknown names fail before any work
       if (co.out) check_out_dir(*co.out);
       return run_converge(suite, reg, co);
     }
