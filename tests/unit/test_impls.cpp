@@ -1,6 +1,6 @@
 #include "adam_reference.h"
 #include "core/compare.h"
-#include "impls/register_all.h"
+#include "core/optimizer.h"
 
 #include <catch2/catch.hpp>
 #include <random>

@@ -1,7 +1,7 @@
 // `libtorch-foreach`: torch.optim's _multi_tensor_adam (the default path of torch.optim on
 // CUDA) written with ATen's _foreach_* ops, op for op, for the linked LibTorch.
 #include "impls/libtorch/aten_common.h"
-#include "impls/register_all.h"
+#include "core/optimizer.h"
 
 #include <cmath>
 #if __has_include(<ATen/ops/_foreach_lerp.h>)
@@ -101,40 +101,39 @@ class foreach_adam final : public optimizer {
   std::vector<at::Tensor> params_, grads_, m_, v_, vmax_;
 };
 
+// Without _foreach_lerp_ (LibTorch < 2.0) m is updated by mul_/add_: after a ±inf gradient m stays
+// ±inf here and becomes NaN in the reference.
+support foreach_lerp_support(const case_features& f) {
+#ifndef ADAMBENCH_HAS_FOREACH_LERP
+  if (f.nonfinite_then_more_steps)
+    return support::no(fmt::format("LibTorch {} has no _foreach_lerp_, so m is updated by mul_/add_: after a "
+                                   "±inf gradient m stays ±inf here and becomes NaN in the reference",
+                                   torch_version()));
+#endif
+  (void)f;
+  return support::yes();
+}
+
 }  // namespace
 
-void register_libtorch_foreach(registry& r) {
-  r.add({"libtorch-foreach", "torch.optim's multi-tensor Adam through ATen _foreach_* ops",
-         [](const adam_config&, const case_features& f) {
-           if (is_16bit(f.type)) return support::no("CPU implementation: only float32/float64");
-#ifndef ADAMBENCH_HAS_FOREACH_LERP
-           if (f.nonfinite_then_more_steps)
-             return support::no(fmt::format("LibTorch {} has no _foreach_lerp_, so m is updated by mul_/add_: after a "
-                                            "±inf gradient m stays ±inf here and becomes NaN in the reference",
-                                            torch_version()));
-#endif
-           (void)f;
-           return support::yes();
-         },
-         [](const adam_config& c, const impl_options& o, dtype d) -> std::unique_ptr<optimizer> {
-           at::set_num_threads(std::max(1, o.threads));
-           return std::make_unique<foreach_adam>(c, d);
-         }});
-  // The same on the GPU (torch.optim's default path on CUDA; device copies, grads copied in and
-  // params out inside step()).
-  r.add({"libtorch-foreach-cuda", "torch.optim's multi-tensor Adam through ATen _foreach_* ops on CUDA tensors",
-         [](const adam_config&, const case_features& f) {
-           if (auto why = cuda_unavailable(f.type); !why.empty()) return support::no(why);
-#ifndef ADAMBENCH_HAS_FOREACH_LERP
-           if (f.nonfinite_then_more_steps)
-             return support::no(fmt::format("LibTorch {} has no _foreach_lerp_: m stays ±inf where the reference has NaN",
-                                            torch_version()));
-#endif
-           return support::yes();
-         },
-         [](const adam_config& c, const impl_options&, dtype d) -> std::unique_ptr<optimizer> {
-           return std::make_unique<foreach_adam>(c, d, true);
-         }});
-}
+ADAMBENCH_REGISTER_IMPL("libtorch-foreach", "torch.optim's multi-tensor Adam through ATen _foreach_* ops",
+    [](const adam_config&, const case_features& f) {
+      if (is_16bit(f.type)) return support::no("CPU implementation: only float32/float64");
+      return foreach_lerp_support(f);
+    },
+    [](const adam_config& c, const impl_options& o, dtype d) -> std::unique_ptr<optimizer> {
+      at::set_num_threads(std::max(1, o.threads));
+      return std::make_unique<foreach_adam>(c, d);
+    });
+// The same on the GPU (torch.optim's default path on CUDA; device copies, grads copied in and
+// params out inside step()).
+ADAMBENCH_REGISTER_IMPL("libtorch-foreach-cuda", "torch.optim's multi-tensor Adam through ATen _foreach_* ops on CUDA tensors",
+    [](const adam_config&, const case_features& f) {
+      if (auto why = cuda_unavailable(f.type); !why.empty()) return support::no(why);
+      return foreach_lerp_support(f);
+    },
+    [](const adam_config& c, const impl_options&, dtype d) -> std::unique_ptr<optimizer> {
+      return std::make_unique<foreach_adam>(c, d, true);
+    });
 
 }  // namespace adambench

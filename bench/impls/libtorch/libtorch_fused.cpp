@@ -2,7 +2,7 @@
 // for the device. LibTorch 1.13 declares _fused_adam_ with a CUDA kernel only and has no
 // _fused_adamw_: then every case is a recorded skip whose reason says so.
 #include "impls/libtorch/aten_common.h"
-#include "impls/register_all.h"
+#include "core/optimizer.h"
 
 #include <ATen/ATen.h>
 #if __has_include(<ATen/ops/_fused_adam.h>)
@@ -104,34 +104,32 @@ class fused_adam final : public optimizer {
 
 }  // namespace
 
-void register_libtorch_fused(registry& r) {
-  r.add({"libtorch-fused", "at::_fused_adam_/_fused_adamw_ (one fused kernel over the tensor list)",
-         [](const adam_config& c, const case_features& f) {
-           if (is_16bit(f.type)) return support::no("CPU implementation: only float32/float64");
-           static std::map<std::pair<int, int>, support> cache;  // (algo, amsgrad) per dtype
-           auto k = std::make_pair(static_cast<int>(c.kind) * 2 + c.amsgrad, static_cast<int>(f.type));
-           auto it = cache.find(k);
-           if (it == cache.end()) it = cache.emplace(k, probe(c, f.type)).first;
-           return it->second;
-         },
-         [](const adam_config& c, const impl_options& o, dtype d) -> std::unique_ptr<optimizer> {
-           at::set_num_threads(std::max(1, o.threads));
-           return std::make_unique<fused_adam>(c, d);
-         }});
-  // The same on the GPU, where every LibTorch with CUDA has the kernel (device copies; grads
-  // copied in and params out inside step()).
-  r.add({"libtorch-fused-cuda", "at::_fused_adam_/_fused_adamw_ on CUDA tensors",
-         [](const adam_config& c, const case_features& f) {
-           if (auto why = cuda_unavailable(f.type); !why.empty()) return support::no(why);
-           static std::map<std::pair<int, int>, support> cache;
-           auto k = std::make_pair(static_cast<int>(c.kind) * 2 + c.amsgrad, static_cast<int>(f.type));
-           auto it = cache.find(k);
-           if (it == cache.end()) it = cache.emplace(k, probe(c, f.type, true)).first;
-           return it->second;
-         },
-         [](const adam_config& c, const impl_options&, dtype d) -> std::unique_ptr<optimizer> {
-           return std::make_unique<fused_adam>(c, d, true);
-         }});
-}
+ADAMBENCH_REGISTER_IMPL("libtorch-fused", "at::_fused_adam_/_fused_adamw_ (one fused kernel over the tensor list)",
+       [](const adam_config& c, const case_features& f) {
+         if (is_16bit(f.type)) return support::no("CPU implementation: only float32/float64");
+         static std::map<std::pair<int, int>, support> cache;  // (algo, amsgrad) per dtype
+         auto k = std::make_pair(static_cast<int>(c.kind) * 2 + c.amsgrad, static_cast<int>(f.type));
+         auto it = cache.find(k);
+         if (it == cache.end()) it = cache.emplace(k, probe(c, f.type)).first;
+         return it->second;
+       },
+       [](const adam_config& c, const impl_options& o, dtype d) -> std::unique_ptr<optimizer> {
+         at::set_num_threads(std::max(1, o.threads));
+         return std::make_unique<fused_adam>(c, d);
+       });
+// The same on the GPU, where every LibTorch with CUDA has the kernel (device copies; grads
+// copied in and params out inside step()).
+ADAMBENCH_REGISTER_IMPL("libtorch-fused-cuda", "at::_fused_adam_/_fused_adamw_ on CUDA tensors",
+       [](const adam_config& c, const case_features& f) {
+         if (auto why = cuda_unavailable(f.type); !why.empty()) return support::no(why);
+         static std::map<std::pair<int, int>, support> cache;
+         auto k = std::make_pair(static_cast<int>(c.kind) * 2 + c.amsgrad, static_cast<int>(f.type));
+         auto it = cache.find(k);
+         if (it == cache.end()) it = cache.emplace(k, probe(c, f.type, true)).first;
+         return it->second;
+       },
+       [](const adam_config& c, const impl_options&, dtype d) -> std::unique_ptr<optimizer> {
+         return std::make_unique<fused_adam>(c, d, true);
+       });
 
 }  // namespace adambench
