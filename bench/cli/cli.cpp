@@ -1,5 +1,6 @@
 #include "cli/cli.h"
 
+#include "cli/check_cli.h"
 #include "cli/gate_cli.h"
 #include "core/suite.h"
 #include "runners/agree.h"
@@ -93,6 +94,7 @@ int cli_main(int argc, char** argv, const registry& reg) {
 
   // compare, merge, ab, calibrate (bench/cli/gate_cli.cpp)
   auto gate = add_gate_commands(app);
+  auto check = add_check_commands(app);  // bench/cli/check_cli.cpp
 
   try {
     app.parse(argc, argv);
@@ -162,6 +164,7 @@ int cli_main(int argc, char** argv, const registry& reg) {
       return run_converge(suite, reg, co);
     }
     if (auto rc = run_gate_commands(*gate)) return *rc;
+    if (auto rc = run_check_commands(*check)) return *rc;
     if (list->parsed()) {
       for (auto& e : reg.all()) {
         fmt::print("{:<18} {}\n", e.name, e.description);
