@@ -1,6 +1,6 @@
 #pragma once
-/// One comparison of an implementation's final parameters and state with the reference's, and the
-/// table `replay --compare` and `check` print.
+/// One comparison of an implementation's parameters and state with the reference's, used by
+/// agree, replay --compare and check, and the table replay and check print.
 #include "core/compare.h"
 #include "core/tensor.h"
 
@@ -14,18 +14,21 @@ namespace adambench {
 struct state_row {
   std::string name;
   error_stats stats;
-  std::int64_t first_tensor = -1;  ///< tensor of the first failing element (stats.first_index is in it)
+  double k = 0;                    ///< tolerance used, in units of u * bound
+  std::int64_t first_tensor = -1;  ///< tensor holding the first failure (-1: none, or a count mismatch)
+  double first_err_u = 0;          ///< that tensor's worst error in units of u * bound
+  std::string first_values;        ///< "m[0][3] got 1.5 want 1.25; ..." (up to 3), or the count mismatch
 };
 
 /// Parameters and state of `got` against `want` (the reference) with its running bounds.
 struct state_comparison {
   std::vector<state_row> rows;
   std::int64_t got_step = 0, want_step = 0;
-  double k = 0;  ///< the tolerance used, in units of u * bound
   bool ok() const;
 };
 
-/// Compares params, m, v (and max_v when `amsgrad`) in dtype `d` with tolerance_for(d).
+/// Compares params in dtype `d` and m, v (and max_v when `amsgrad`) in d, or in float32 when d is
+/// 16-bit (float32 master weights and state, docs/cuda.md), each with tolerance_for(its dtype).
 state_comparison compare_state(const adam_state& got, const adam_state& want, const adam_state& bound, dtype d,
                                bool amsgrad);
 
