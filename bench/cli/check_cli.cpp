@@ -7,7 +7,7 @@ namespace adambench {
 struct check_cli {
   CLI::App* cmd = nullptr;
   check_options opt;
-  std::string trace, result, algo_s = "adam";
+  std::string trace, result, names, algo_s = "adam";
   std::int64_t steps = -1;
 };
 
@@ -25,6 +25,7 @@ std::shared_ptr<check_cli> add_check_commands(CLI::App& app) {
   c->cmd->add_flag("--amsgrad", c->opt.config.amsgrad);
   c->cmd->add_flag("--maximize", c->opt.config.maximize);
   c->cmd->add_option("--steps", c->steps, "the first T steps of the trace (default: all)");
+  c->cmd->add_option("--names", c->names, "TOML file mapping roles to array names, e.g. p0 = \"fc.weight\", g0 = \"fc.weight.grad\"");
   return c;
 }
 
@@ -32,6 +33,7 @@ std::optional<int> run_check_commands(check_cli& c) {
   if (!c.cmd->parsed()) return std::nullopt;
   c.opt.trace = c.trace;
   c.opt.result = c.result;
+  c.opt.names = c.names;
   c.opt.config.kind = parse_algo(c.algo_s);
   if (c.steps >= 0) c.opt.steps = c.steps;
   return run_check(c.opt);

@@ -20,9 +20,11 @@ std::vector<double> to_doubles(const host_tensor& t, std::int64_t row = -1, std:
 }
 
 // The user's final parameters and state, shaped like the trace's parameters.
-adam_state read_result(const std::filesystem::path& path, const trace_data& t, bool amsgrad, std::int64_t want_step) {
+adam_state read_result(const std::filesystem::path& path, const trace_data& t, bool amsgrad, std::int64_t want_step,
+                       const name_map& names) {
   const std::string rs = path.string();
   auto arrays = read_npz(path);
+  apply_name_map(arrays, names);
   adam_state s;
   s.step = want_step;
   if (auto it = arrays.find("step"); it != arrays.end()) {
@@ -41,8 +43,10 @@ adam_state read_result(const std::filesystem::path& path, const trace_data& t, b
       if (it->second.shape() != t.p(i).shape())
         throw input_error(fmt::format("{}: {} has shape {}, expected {} like p{} of the trace", rs, name,
                                       shape_string(it->second.shape()), shape_string(t.p(i).shape()), i));
-      if (it->second.type() != t.type)
-        throw input_error(fmt::format("{}: {} is {} but the trace is {}", rs, name, to_string(it->second.type()), to_string(t.type)));
+      // 16-bit parameters keep float32 state (master weights, m, v): the state may be either.
+      const dtype at = it->second.type();
+      if (at != t.type && !(kind != "p" && is_16bit(t.type) && at == dtype::float32))
+        throw input_error(fmt::format("{}: {} is {} but the trace is {}", rs, name, to_string(at), to_string(t.type)));
       auto& dst = kind == "p" ? s.params : kind == "m" ? s.m : kind == "v" ? s.v : s.vmax;
       dst.push_back(to_doubles(it->second));
     }
@@ -54,7 +58,8 @@ adam_state read_result(const std::filesystem::path& path, const trace_data& t, b
 int run_check(const check_options& opt) {
   opt.config.validate();
   const std::string tr = opt.trace.string();
-  const trace_data trace = read_trace(opt.trace);
+  const name_map names = opt.names.empty() ? name_map{} : read_name_map(opt.names);
+  const trace_data trace = read_trace(opt.trace, names);
   std::int64_t steps = trace.rows;
   if (opt.steps) {
     if (*opt.steps < 0 || *opt.steps > trace.rows)
@@ -70,7 +75,7 @@ int run_check(const check_options& opt) {
   ref.init(std::move(p0));
   if (trace.initial) ref.load_state(*trace.initial);
   const std::int64_t want_step = ref.state().step + steps;
-  const adam_state got = read_result(opt.result, trace, opt.config.amsgrad, want_step);
+  const adam_state got = read_result(opt.result, trace, opt.config.amsgrad, want_step, names);
 
   std::vector<std::vector<double>> g(trace.n);
   for (std::int64_t t = 0; t < steps; ++t) {

@@ -13,6 +13,7 @@ struct check_options {
   std::filesystem::path result;  ///< RESULT.npz: final p0.., m0.., v0.. (vmax0.. with amsgrad), optional step
   adam_config config;
   std::optional<std::int64_t> steps;  ///< the first T rows of the trace; all when unset
+  std::filesystem::path names;        ///< optional TOML role = "array name" map for both files
 };
 
 /// Exit codes: 0 agrees, 1 disagrees (the table and the first mismatching values printed),

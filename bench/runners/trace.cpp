@@ -5,6 +5,8 @@
 #include <cmath>
 #include <fmt/format.h>
 #include <regex>
+#include <set>
+#include <toml++/toml.h>
 
 namespace adambench {
 
@@ -47,10 +49,48 @@ std::optional<adam_state> read_initial_state(const trace_data& t, const std::str
 
 }  // namespace
 
-trace_data read_trace(const std::filesystem::path& path) {
+name_map read_name_map(const std::filesystem::path& path) {
+  const std::string f = path.string();
+  if (!std::filesystem::is_regular_file(path)) throw input_error(fmt::format("{}: no such file", f));
+  toml::table root;
+  try {
+    root = toml::parse_file(f);
+  } catch (const toml::parse_error& e) {
+    throw input_error(fmt::format("{}:{}: {}", f, e.source().begin.line, e.description()));
+  }
+  const std::regex role_re("(p|g|m|v|vmax)(0|[1-9][0-9]*)|step");
+  name_map names;
+  std::set<std::string> seen;
+  for (auto& [k, v] : root) {
+    const std::string role(k.str());
+    if (!std::regex_match(role, role_re))
+      throw input_error(fmt::format("{}: unknown role '{}': expected p0.., g0.., m0.., v0.., vmax0.. or step", f, role));
+    auto s = v.value<std::string>();
+    if (!s) throw input_error(fmt::format("{}: {} must be a string (the array's name in the npz file)", f, role));
+    if (!seen.insert(*s).second) throw input_error(fmt::format("{}: array '{}' is given two roles", f, *s));
+    names[role] = *s;
+  }
+  return names;
+}
+
+void apply_name_map(std::map<std::string, host_tensor>& arrays, const name_map& names) {
+  std::map<std::string, host_tensor> out;
+  std::map<std::string, std::string> role_of;
+  for (auto& [role, name] : names) role_of[name] = role;
+  for (auto& [name, a] : arrays) {
+    auto it = role_of.find(name);
+    const std::string key = it == role_of.end() ? name : it->second;
+    if (out.count(key)) throw input_error(fmt::format("two arrays would be called {}: rename one or map it", key));
+    out.emplace(key, std::move(a));
+  }
+  arrays = std::move(out);
+}
+
+trace_data read_trace(const std::filesystem::path& path, const name_map& names) {
   trace_data t;
   const std::string tr = path.string();
   t.arrays = read_npz(path);
+  apply_name_map(t.arrays, names);
 
   std::regex name_re("(p|g|m|v|vmax)(0|[1-9][0-9]*)");
   for (auto& [name, a] : t.arrays) {

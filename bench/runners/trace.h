@@ -20,8 +20,15 @@ struct trace_data {
   const host_tensor& g(std::size_t i) const;
 };
 
+/// Array names when they are not p0, g0, ...: role -> name in the file, e.g. p0 -> "fc.weight".
+using name_map = std::map<std::string, std::string>;
+/// Reads a TOML file of `role = "name"` lines (roles p0.., g0.., m0.., v0.., vmax0.., step).
+name_map read_name_map(const std::filesystem::path& path);
+/// Renames arrays found under a mapped name to their role; others keep their names.
+void apply_name_map(std::map<std::string, host_tensor>& arrays, const name_map& names);
+
 /// Reads and checks a trace; throws input_error naming the file and the array.
-trace_data read_trace(const std::filesystem::path& path);
+trace_data read_trace(const std::filesystem::path& path, const name_map& names = {});
 
 /// Whether a gradient before the last of `steps` rows is NaN/inf (an implementation's support).
 bool nonfinite_before_last(const trace_data& t, std::int64_t steps);
