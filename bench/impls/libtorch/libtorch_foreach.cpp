@@ -12,32 +12,9 @@ namespace adambench {
 namespace {
 using namespace aten_common;
 
-class foreach_adam final : public optimizer {
+class foreach_adam final : public aten_optimizer {
  public:
-  foreach_adam(const adam_config& c, dtype d, bool cuda = false) : cfg_(c.validated()), type_(d) { dev_.on = cuda; }
-
-  void bind(std::span<const tensor_view> params, std::span<const tensor_view> grads) override {
-    params_.clear(); grads_.clear(); m_.clear(); v_.clear(); vmax_.clear(); dev_.clear();
-    for (std::size_t i = 0; i < params.size(); ++i) {
-      params_.push_back(dev_.param(params[i], type_));
-      grads_.push_back(dev_.grad(grads[i], type_));
-      m_.push_back(at::zeros_like(params_.back()));
-      v_.push_back(at::zeros_like(params_.back()));
-      if (cfg_.amsgrad) vmax_.push_back(at::zeros_like(params_.back()));
-    }
-    step_ = 0;
-  }
-
-  void load_state(const adam_state& s) override {
-    for (std::size_t i = 0; i < params_.size(); ++i) {
-      m_[i].copy_(from_doubles(s.m[i], params_[i].sizes(), type_));
-      v_[i].copy_(from_doubles(s.v[i], params_[i].sizes(), type_));
-      if (cfg_.amsgrad) vmax_[i].copy_(from_doubles(s.vmax[i], params_[i].sizes(), type_));
-    }
-    step_ = s.step;
-  }
-
-  void set_lr(double lr) override { cfg_.lr = lr; cfg_.validate(); }
+  foreach_adam(const adam_config& c, dtype d, bool cuda = false) : aten_optimizer(c, d, cuda) {}
 
   void step() override {
     if (params_.empty()) { ++step_; return; }
@@ -80,25 +57,6 @@ class foreach_adam final : public optimizer {
     at::_foreach_add_(denom, c.eps);
     at::_foreach_addcdiv_(params_, m_, denom, step_size);
   }
-
-  adam_state read_state() override {
-    adam_state s;
-    s.step = step_;
-    for (std::size_t i = 0; i < params_.size(); ++i) {
-      s.params.push_back(to_doubles(params_[i]));
-      s.m.push_back(to_doubles(m_[i]));
-      s.v.push_back(to_doubles(v_[i]));
-      if (cfg_.amsgrad) s.vmax.push_back(to_doubles(vmax_[i]));
-    }
-    return s;
-  }
-
- private:
-  adam_config cfg_;
-  dtype type_;
-  device_mirror dev_;
-  std::int64_t step_ = 0;
-  std::vector<at::Tensor> params_, grads_, m_, v_, vmax_;
 };
 
 // Without _foreach_lerp_ (LibTorch < 2.0) m is updated by mul_/add_: after a ±inf gradient m stays

@@ -49,57 +49,33 @@ support probe(const adam_config& c, dtype d, bool cuda = false) {
   }
 }
 
-class fused_adam final : public optimizer {
+class fused_adam final : public aten_optimizer {
  public:
-  fused_adam(const adam_config& c, dtype d, bool cuda = false) : cfg_(c.validated()), type_(d) { dev_.on = cuda; }
+  fused_adam(const adam_config& c, dtype d, bool cuda = false) : aten_optimizer(c, d, cuda) {}
 
-  void bind(std::span<const tensor_view> params, std::span<const tensor_view> grads) override {
-    params_.clear(); grads_.clear(); m_.clear(); v_.clear(); vmax_.clear(); steps_.clear(); dev_.clear();
-    for (std::size_t i = 0; i < params.size(); ++i) {
-      params_.push_back(dev_.param(params[i], type_));
-      grads_.push_back(dev_.grad(grads[i], type_));
-      m_.push_back(at::zeros_like(params_.back()));
-      v_.push_back(at::zeros_like(params_.back()));
-      if (cfg_.amsgrad) vmax_.push_back(at::zeros_like(params_.back()));
-      // torch.optim keeps float32 steps, on the parameters' device for fused=True
-      steps_.push_back(at::zeros({}, at::TensorOptions().dtype(at::kFloat).device(params_.back().device())));
-    }
-  }
-  void load_state(const adam_state& s) override {
-    for (std::size_t i = 0; i < params_.size(); ++i) {
-      m_[i].copy_(from_doubles(s.m[i], params_[i].sizes(), type_));
-      v_[i].copy_(from_doubles(s.v[i], params_[i].sizes(), type_));
-      if (cfg_.amsgrad) vmax_[i].copy_(from_doubles(s.vmax[i], params_[i].sizes(), type_));
-      steps_[i].fill_(static_cast<double>(s.step));
-    }
-    base_step_ = s.step;
-  }
-  void set_lr(double lr) override { cfg_.lr = lr; cfg_.validate(); }
   void step() override {
-    ++base_step_;
+    ++step_;
     if (params_.empty()) return;
     dev_.grads_in(grads_);
     call_fused(cfg_, params_, grads_, m_, v_, vmax_, steps_);
     dev_.params_out(params_);
   }
-  adam_state read_state() override {
-    adam_state s;
-    s.step = steps_.empty() ? base_step_ : static_cast<std::int64_t>(steps_[0].item<double>());
-    for (std::size_t i = 0; i < params_.size(); ++i) {
-      s.params.push_back(to_doubles(params_[i]));
-      s.m.push_back(to_doubles(m_[i]));
-      s.v.push_back(to_doubles(v_[i]));
-      if (cfg_.amsgrad) s.vmax.push_back(to_doubles(vmax_[i]));
-    }
-    return s;
-  }
 
  private:
-  adam_config cfg_;
-  dtype type_;
-  device_mirror dev_;
-  std::int64_t base_step_ = 0;
-  std::vector<at::Tensor> params_, grads_, m_, v_, vmax_, steps_;
+  void on_bind() override {
+    // torch.optim keeps float32 steps, on the parameters' device for fused=True
+    steps_.clear();
+    for (auto& p : params_) steps_.push_back(at::zeros({}, at::TensorOptions().dtype(at::kFloat).device(p.device())));
+  }
+  void on_load_state() override {
+    for (auto& s : steps_) s.fill_(static_cast<double>(step_));
+  }
+  /// The kernel's own counter: a kernel that did not count would show here.
+  std::int64_t current_step() const override {
+    return steps_.empty() ? step_ : static_cast<std::int64_t>(steps_[0].item<double>());
+  }
+
+  std::vector<at::Tensor> steps_;
 };
 
 }  // namespace
