@@ -12,6 +12,7 @@ packages=(
   python3-numpy python3-matplotlib dataset-fashion-mnist
   chromium   # headless: tests/e2e/report_test.sh renders the HTML report
   python3-scipy   # Google Benchmark's tools/compare.py (U test) on `adambench speed` outputs
+  python3-torch   # scripts/adambench_trace.py and its test (tests/e2e/check_test.sh)
 )
 missing=()
 for p in "${packages[@]}"; do
