@@ -14,6 +14,9 @@ assert "install into a prefix" cmake --install "$BUILD" --prefix "$tmp/prefix"
 assert "public header installed" test -f "$tmp/prefix/include/adambench/adambench.h"
 assert "package config installed" test -f "$tmp/prefix/lib/cmake/adambench/adambenchConfig.cmake"
 assert "no LibTorch in the public headers" bash -c "! grep -rlE 'torch/|ATen/|c10/' '$tmp/prefix/include/adambench'"
+# The external implementation compiles with the installed headers alone: no LibTorch, Eigen or CUDA path.
+assert "a CPU implementation compiles without LibTorch headers" c++ -std=c++20 -fsyntax-only \
+  -I"$tmp/prefix/include" -I"$tmp/prefix/include/adambench" "$ex/my_adam.cpp"
 
 for variant in correct planted; do
   bug=OFF; [ $variant = planted ] && bug=ON
