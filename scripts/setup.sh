@@ -18,6 +18,7 @@ packages=(
   protobuf-compiler libprotobuf-dev libboost-dev   # TensorBoard event files: protoc, libprotobuf, Boost.CRC
   python3-venv python3-crcmod   # tests: the TensorBoard venv (scripts/tb-venv.sh), the independent CRC check
   python3-yaml   # tests/ci/test_workflow.py parses .github/workflows/adambench.yml
+  python3-torch   # scripts/adambench_trace.py and its test (tests/e2e/check_test.sh)
 )
 missing=()
 for p in "${packages[@]}"; do

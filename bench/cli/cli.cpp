@@ -1,5 +1,6 @@
 #include "cli/cli.h"
 
+#include "cli/check_cli.h"
 #include "cli/gate_cli.h"
 #include "cli/history_cli.h"
 #include "cli/sweep_cli.h"
@@ -170,6 +171,7 @@ int cli_main(int argc, char** argv, const registry& reg) {
   auto gate = add_gate_commands(app);
   auto hist = add_history_commands(app);  // history add/show/check (bench/cli/history_cli.cpp)
   auto sweep = add_sweep_commands(app);  // bench/cli/sweep_cli.cpp
+  auto check = add_check_commands(app);  // bench/cli/check_cli.cpp
 
   try {
     app.parse(argc, argv);
@@ -263,6 +265,7 @@ int cli_main(int argc, char** argv, const registry& reg) {
     if (auto rc = run_gate_commands(*gate)) return *rc;
     if (auto rc = run_history_commands(*hist)) return *rc;
     if (auto rc = run_sweep_commands(*sweep, reg, threads)) return *rc;
+    if (auto rc = run_check_commands(*check)) return *rc;
     if (list->parsed()) {
       for (auto& e : reg.all()) {
         fmt::print("{:<18} {}\n", e.name, e.description);

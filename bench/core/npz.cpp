@@ -37,7 +37,12 @@ host_tensor parse_npy(const std::string& b, const std::string& what) {
   dtype d;
   if (descr == "<f4" || descr == "=f4") d = dtype::float32;
   else if (descr == "<f8" || descr == "=f8") d = dtype::float64;
-  else throw input_error(fmt::format("{}: dtype '{}' is not supported: expected float32 or float64", what, descr));
+  else if (descr == "<f2" || descr == "=f2") d = dtype::float16;
+  // numpy has no bfloat16: bfloat16 arrays travel as uint16 bit patterns (the upper half of the
+  // float32 bits, x.view(torch.int16).numpy().view(np.uint16)); no Adam tensor is a uint16 array.
+  else if (descr == "<u2" || descr == "=u2") d = dtype::bfloat16;
+  else throw input_error(fmt::format("{}: dtype '{}' is not supported: expected float32, float64, float16, or "
+                                     "uint16 holding bfloat16 bits", what, descr));
   if (std::regex_search(h, m, std::regex(R"('fortran_order'\s*:\s*True)")))
     throw input_error(fmt::format("{}: Fortran-ordered arrays are not supported: save with np.ascontiguousarray", what));
   if (!std::regex_search(h, m, std::regex(R"('shape'\s*:\s*\(([^)]*)\))")))
@@ -57,12 +62,24 @@ host_tensor parse_npy(const std::string& b, const std::string& what) {
   return t;
 }
 
+namespace {
+const char* npy_descr(dtype d) {
+  switch (d) {
+    case dtype::float32: return "<f4";
+    case dtype::float64: return "<f8";
+    case dtype::float16: return "<f2";
+    case dtype::bfloat16: return "<u2";  // bit patterns (see parse_npy)
+  }
+  return "<f4";
+}
+}  // namespace
+
 std::string to_npy(const host_tensor& t) {
   std::string shape;  // numpy's spelling: "()", "(5,)", "(2, 3)"
   for (std::size_t i = 0; i < t.shape().size(); ++i) shape += fmt::format("{}{}", i ? ", " : "", t.shape()[i]);
   if (t.shape().size() == 1) shape += ",";
   std::string header = fmt::format("{{'descr': '{}', 'fortran_order': False, 'shape': ({}), }}",
-                                   t.type() == dtype::float32 ? "<f4" : "<f8", shape);
+                                   npy_descr(t.type()), shape);
   // Pad with spaces so magic + length + header + '\n' is a multiple of 64 (numpy's alignment).
   const std::size_t total = 10 + header.size() + 1;
   header.append((64 - total % 64) % 64, ' ');

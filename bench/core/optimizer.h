@@ -62,7 +62,7 @@ struct impl_entry {
   std::function<std::unique_ptr<optimizer>(const adam_config&, const impl_options&, dtype)> make;
 };
 
-/// Name -> implementation. Implementations register in impls/register_all.cpp, one line each.
+/// Name -> implementation. Implementations register themselves with ADAMBENCH_REGISTER_IMPL.
 class registry {
  public:
   void add(impl_entry e);
@@ -71,12 +71,31 @@ class registry {
   const impl_entry& at(const std::string& name) const;
   const std::vector<impl_entry>& all() const { return entries_; }
   std::vector<std::string> names() const;
+  /// Orders entries "reference" first, then by name.
+  void sort_reference_first();
 
  private:
   std::vector<impl_entry> entries_;
 };
 
-/// The registry with every implementation this build ships (see impls/register_all.cpp).
+/// The registry with every implementation linked into this program (each registered by
+/// ADAMBENCH_REGISTER_IMPL): "reference" first, then by name, whatever the link order.
 registry& default_registry();
 
+/// Adds `e` to default_registry(); returns true so a namespace-scope variable can call it.
+bool register_impl(impl_entry e);
+
 }  // namespace adambench
+
+#define ADAMBENCH_CONCAT_INNER_(a, b) a##b
+#define ADAMBENCH_CONCAT_(a, b) ADAMBENCH_CONCAT_INNER_(a, b)
+
+/// Registers an implementation at program start, next to its code (one per use; any scope that
+/// allows a variable). The arguments are an impl_entry's: name, description, supports, make.
+///   ADAMBENCH_REGISTER_IMPL("my-adam", "my SIMD step",
+///       [](const adambench::adam_config&, const adambench::case_features&) { return adambench::support::yes(); },
+///       [](const adambench::adam_config& c, const adambench::impl_options& o, adambench::dtype d) {
+///         return std::make_unique<my_adam>(c, o, d); });
+#define ADAMBENCH_REGISTER_IMPL(...)                                                        \
+  [[maybe_unused]] static const bool ADAMBENCH_CONCAT_(adambench_impl_registered_, __COUNTER__) = \
+      ::adambench::register_impl(::adambench::impl_entry{__VA_ARGS__})

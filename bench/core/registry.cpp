@@ -5,6 +5,9 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
+#include <utility>
+
 namespace adambench {
 
 void registry::add(impl_entry e) {
@@ -45,6 +48,25 @@ const impl_entry& registry::at(const std::string& name) const {
   const bool close = !best.empty() && best_d * 2 <= std::max(name.size(), best.size());
   throw input_error(fmt::format("unknown implementation '{}'{}: known are {}", name,
                                 close ? fmt::format(" (did you mean '{}'?)", best) : "", fmt::join(names(), ", ")));
+}
+
+registry& default_registry() {
+  static registry r;  // function-local: filled during static initialization in any order
+  return r;
+}
+
+bool register_impl(impl_entry e) {
+  registry& r = default_registry();
+  r.add(std::move(e));
+  r.sort_reference_first();
+  return true;
+}
+
+void registry::sort_reference_first() {
+  // Static initialization follows link order; tables and "all implementations" must not.
+  std::stable_sort(entries_.begin(), entries_.end(), [](const impl_entry& a, const impl_entry& b) {
+    return std::make_pair(a.name != "reference", a.name) < std::make_pair(b.name != "reference", b.name);
+  });
 }
 
 std::vector<std::string> registry::names() const {

@@ -1,7 +1,7 @@
 // `reference`: the float64 oracle run like any implementation. It reads the bound buffers as
 // float64, keeps its own float64 parameters and state, and writes parameters back rounded to
 // the buffers' dtype after each step.
-#include "impls/register_all.h"
+#include "core/optimizer.h"
 #include "adam_reference.h"
 
 namespace adambench {
@@ -44,10 +44,8 @@ class reference_impl final : public optimizer {
 
 }  // namespace
 
-void register_reference(registry& r) {
-  r.add({"reference", "the float64 scalar oracle (reference/), state kept in float64",
-         [](const adam_config&, const case_features&) { return support::yes(); },
-         [](const adam_config& c, const impl_options&, dtype d) { return std::make_unique<reference_impl>(c, d); }});
-}
+ADAMBENCH_REGISTER_IMPL("reference", "the float64 scalar oracle (reference/), state kept in float64",
+       [](const adam_config&, const case_features&) { return support::yes(); },
+       [](const adam_config& c, const impl_options&, dtype d) { return std::make_unique<reference_impl>(c, d); });
 
 }  // namespace adambench

@@ -4,7 +4,7 @@
 // the `algo = "sgd-momentum"` value of sweeps (impls/sgd_momentum.h says how a case configures it).
 #include "impls/sgd_momentum.h"
 
-#include "impls/register_all.h"
+#include "core/optimizer.h"
 
 #include <stdexcept>
 
@@ -68,9 +68,9 @@ support supports(const adam_config& c, const case_features& f) {
 
 }  // namespace
 
-void register_sgd_momentum(registry& r) {
-  r.add({sgd_momentum_name, "baseline: torch.optim.SGD with momentum (lr, momentum = beta1, L2 weight_decay), float32", supports,
-         [](const adam_config& c, const impl_options&, dtype) { return std::make_unique<sgd_momentum>(c); }});
-}
+ADAMBENCH_REGISTER_IMPL(sgd_momentum_name, "baseline: torch.optim.SGD with momentum (lr, momentum = beta1, L2 weight_decay), float32",
+                        supports, [](const adam_config& c, const impl_options&, dtype) -> std::unique_ptr<optimizer> {
+                          return std::make_unique<sgd_momentum>(c);
+                        });
 
 }  // namespace adambench

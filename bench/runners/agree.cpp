@@ -1,5 +1,7 @@
 #include "runners/agree.h"
 
+#include "runners/state_compare.h"
+
 #include "adam_reference.h"
 #include "core/compare.h"
 #include "core/results.h"
@@ -245,52 +247,32 @@ int run_agree(const agree_suite& suite, const registry& reg, const agree_options
           if (t != c.check_steps[next_check]) continue;
           ++next_check;
           const adam_state& want = ref.state();
-          const tolerance tol = tolerance_for(d);
-          // 16-bit parameters carry float32 state (master weights, m, v): state compares as float32.
-          const dtype sd = is_16bit(d) ? dtype::float32 : d;
           for (auto& r : runs) {
             if (!r.opt) continue;
             adam_state got = r.opt->read_state();
             nlohmann::json check;
             check["step"] = t;
-            bool ok = got.step == want.step;
+            const state_comparison sc = compare_state(got, want, ref.bounds(), d, c.config.amsgrad);
+            bool ok = sc.ok();
             check["step_counter"] = {{"got", got.step}, {"want", want.step}};
-            if (!ok && r.first_mismatch.empty())
+            if (got.step != want.step && r.first_mismatch.empty())
               r.first_mismatch = fmt::format("after {} steps: step counter {} where the reference has {}", t, got.step, want.step);
-            auto cmp = [&](const char* name, const auto& g, const auto& w, const auto& b, dtype cd) {
-              const tolerance tol = tolerance_for(cd);
-              error_stats all;
-              if (g.size() != w.size()) {
-                all.failed = 1;
-                if (r.first_mismatch.empty())
-                  r.first_mismatch = fmt::format("after {} steps: {} has {} tensors, reference {}", t, name, g.size(), w.size());
-              }
-              for (std::size_t i = 0; i < std::min(g.size(), w.size()); ++i) {
-                error_stats e = compare_values(g[i], w[i], b[i], cd, tol);
-                if (e.failed && r.first_mismatch.empty()) {
-                  std::string vals;  // the first few mismatching values, llm.c style
-                  for (auto k : e.bad_indices)
-                    vals += fmt::format("{}[{}][{}] got {:.9g} want {:.9g}; ", name, i, k, g[i][k], w[i][k]);
-                  r.first_mismatch = fmt::format("after {} steps: {}(error {:.3g} u, tolerance {:.3g} u, shape {})", t, vals, e.max_err_u, tol.k, shape_string(c.shapes[i]));
-                }
-                all.merge(e);
-              }
-              check[name] = {{"max_abs", all.max_abs}, {"max_rel", all.max_rel}, {"max_ulp", all.max_ulp}, {"max_err_u", all.max_err_u},
-                             {"compared", all.compared}, {"failed", all.failed}};
-              if (all.failed) ok = false;
+            for (const state_row& row : sc.rows) {
+              const error_stats& all = row.stats;
+              if (all.failed && r.first_mismatch.empty())
+                r.first_mismatch = fmt::format("after {} steps: {}; (error {:.3g} u, tolerance {:.3g} u, shape {})", t, row.first_values,
+                                               row.first_err_u, row.k,
+                                               row.first_tensor >= 0 ? shape_string(c.shapes[row.first_tensor]) : "-");
+              check[row.name] = {{"max_abs", all.max_abs}, {"max_rel", all.max_rel}, {"max_ulp", all.max_ulp}, {"max_err_u", all.max_err_u},
+                                 {"compared", all.compared}, {"failed", all.failed}};
               r.worst_ulp = std::max(r.worst_ulp, all.max_ulp);
               r.worst_rel = std::max(r.worst_rel, all.max_rel);
               r.worst_err_u = std::max(r.worst_err_u, all.max_err_u);
               auto& gr = growth[{r.entry->name, d}][t];
               gr.first = std::max(gr.first, all.max_ulp);
               gr.second = std::max(gr.second, all.max_err_u);
-            };
-            const adam_state& bnd = ref.bounds();
-            cmp("params", got.params, want.params, bnd.params, d);
-            cmp("m", got.m, want.m, bnd.m, sd);
-            cmp("v", got.v, want.v, bnd.v, sd);
-            if (c.config.amsgrad) cmp("max_v", got.vmax, want.vmax, bnd.vmax, sd);
-            check["tolerance_u"] = tol.k;
+            }
+            check["tolerance_u"] = tolerance_for(d).k;
             check["ok"] = ok;
             if (!ok) r.verdict = "fail";
             r.checks.push_back(check);

@@ -144,16 +144,14 @@ class char_lm final : public torch_workload {
 
 }  // namespace
 
-void register_char_lm(workload_registry& r) {
-  r.add({"char_lm", "character-level transformer LM (2 layers, width 32, context 32) on a text file (default GPL-3)",
-         [](const workload_spec& s) {
-           for (const char* k : {"context", "width", "layers", "heads", "val_windows"}) s.get(k, 0);
-           s.check_all_used();
-           const std::string path = s.text_file.empty() ? default_corpus : s.text_file;
-           if (!std::filesystem::is_regular_file(path))
-             throw input_error(fmt::format("text corpus {}: no such file (pass --text FILE)", path));
-         },
-         [](const workload_spec& s, std::uint64_t seed, int threads) { return std::make_unique<char_lm>(s, seed, threads); }});
-}
+ADAMBENCH_REGISTER_WORKLOAD("char_lm", "character-level transformer LM (2 layers, width 32, context 32) on a text file (default GPL-3)",
+       [](const workload_spec& s) {
+         for (const char* k : {"context", "width", "layers", "heads", "val_windows"}) s.get(k, 0);
+         s.check_all_used();
+         const std::string path = s.text_file.empty() ? default_corpus : s.text_file;
+         if (!std::filesystem::is_regular_file(path))
+           throw input_error(fmt::format("text corpus {}: no such file (pass --text FILE)", path));
+       },
+       [](const workload_spec& s, std::uint64_t seed, int threads) { return std::make_unique<char_lm>(s, seed, threads); });
 
 }  // namespace adambench

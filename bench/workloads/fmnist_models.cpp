@@ -100,17 +100,15 @@ void check_fmnist(const workload_spec& s, bool conv) {
 
 }  // namespace
 
-void register_fmnist_models(workload_registry& r) {
-  r.add({"mlp", "MLP 784-256-10 on Fashion-MNIST (cross-entropy, accuracy)",
-         [](const workload_spec& s) { check_fmnist(s, false); },
-         [](const workload_spec& s, std::uint64_t seed, int threads) {
-           return std::make_unique<fmnist_workload<mlp_net>>(s, seed, threads, false);
-         }});
-  r.add({"cnn", "small CNN (conv 8, conv 16, linear) on Fashion-MNIST",
-         [](const workload_spec& s) { check_fmnist(s, true); },
-         [](const workload_spec& s, std::uint64_t seed, int threads) {
-           return std::make_unique<fmnist_workload<cnn_net>>(s, seed, threads, true);
-         }});
-}
+ADAMBENCH_REGISTER_WORKLOAD("mlp", "MLP 784-256-10 on Fashion-MNIST (cross-entropy, accuracy)",
+       [](const workload_spec& s) { check_fmnist(s, false); },
+       [](const workload_spec& s, std::uint64_t seed, int threads) {
+         return std::make_unique<fmnist_workload<mlp_net>>(s, seed, threads, false);
+       });
+ADAMBENCH_REGISTER_WORKLOAD("cnn", "small CNN (conv 8, conv 16, linear) on Fashion-MNIST",
+       [](const workload_spec& s) { check_fmnist(s, true); },
+       [](const workload_spec& s, std::uint64_t seed, int threads) {
+         return std::make_unique<fmnist_workload<cnn_net>>(s, seed, threads, true);
+       });
 
 }  // namespace adambench

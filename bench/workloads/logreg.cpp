@@ -110,10 +110,8 @@ class logreg final : public workload {
 
 }  // namespace
 
-void register_logreg(workload_registry& r) {
-  r.add({"logreg", "softmax regression on synthetic Gaussian blobs (accuracy reported)",
-         [](const workload_spec& s) { logreg w(s, 0); },
-         [](const workload_spec& s, std::uint64_t seed, int) { return std::make_unique<logreg>(s, seed); }});
-}
+ADAMBENCH_REGISTER_WORKLOAD("logreg", "softmax regression on synthetic Gaussian blobs (accuracy reported)",
+       [](const workload_spec& s) { logreg w(s, 0); },
+       [](const workload_spec& s, std::uint64_t seed, int) { return std::make_unique<logreg>(s, seed); });
 
 }  // namespace adambench

@@ -127,9 +127,7 @@ void check(const workload_spec& s) { quadratic q(s, 0); }  // cheap: validates t
 
 }  // namespace
 
-void register_quadratic(workload_registry& r) {
-  r.add({"quadratic", "convex quadratic, known optimum 0, chosen condition number, noise/sqrt(batch)", check,
-         [](const workload_spec& s, std::uint64_t seed, int) { return std::make_unique<quadratic>(s, seed); }});
-}
+ADAMBENCH_REGISTER_WORKLOAD("quadratic", "convex quadratic, known optimum 0, chosen condition number, noise/sqrt(batch)", check,
+       [](const workload_spec& s, std::uint64_t seed, int) { return std::make_unique<quadratic>(s, seed); });
 
 }  // namespace adambench

@@ -69,10 +69,8 @@ class rosenbrock final : public workload {
 
 }  // namespace
 
-void register_rosenbrock(workload_registry& r) {
-  r.add({"rosenbrock", "N-dimensional Rosenbrock, optimum 0 at (1, ..., 1)",
-         [](const workload_spec& s) { rosenbrock w(s, 0); },
-         [](const workload_spec& s, std::uint64_t seed, int) { return std::make_unique<rosenbrock>(s, seed); }});
-}
+ADAMBENCH_REGISTER_WORKLOAD("rosenbrock", "N-dimensional Rosenbrock, optimum 0 at (1, ..., 1)",
+       [](const workload_spec& s) { rosenbrock w(s, 0); },
+       [](const workload_spec& s, std::uint64_t seed, int) { return std::make_unique<rosenbrock>(s, seed); });
 
 }  // namespace adambench

@@ -85,14 +85,11 @@ class workload_registry {
   std::vector<workload_entry> entries_;
 };
 
-/// Every workload of this build (workloads/register_workloads.cpp, one line each).
+/// Every workload linked into this program, each registered by ADAMBENCH_REGISTER_WORKLOAD.
 workload_registry& default_workloads();
 
-void register_quadratic(workload_registry& r);
-void register_rosenbrock(workload_registry& r);
-void register_logreg(workload_registry& r);
-void register_fmnist_models(workload_registry& r);  // mlp, cnn
-void register_char_lm(workload_registry& r);        // char_lm
+/// Adds `e` to default_workloads(); returns true so a namespace-scope variable can call it.
+bool register_workload(workload_entry e);
 
 /// Owning float32 buffers for analytic workloads: parameters and gradients with views on them.
 struct param_buffers {
@@ -116,3 +113,15 @@ struct param_buffers {
 std::uint64_t mix_seed(std::initializer_list<std::uint64_t> words);
 
 }  // namespace adambench
+
+#ifndef ADAMBENCH_CONCAT_
+#define ADAMBENCH_CONCAT_INNER_(a, b) a##b
+#define ADAMBENCH_CONCAT_(a, b) ADAMBENCH_CONCAT_INNER_(a, b)
+#endif
+
+/// Registers a workload at program start, next to its code. The arguments are a workload_entry's:
+/// name, description, check, make.
+///   ADAMBENCH_REGISTER_WORKLOAD("my-task", "what it trains", check_fn, make_fn);
+#define ADAMBENCH_REGISTER_WORKLOAD(...)                                                        \
+  [[maybe_unused]] static const bool ADAMBENCH_CONCAT_(adambench_workload_registered_, __COUNTER__) = \
+      ::adambench::register_workload(::adambench::workload_entry{__VA_ARGS__})

@@ -2,7 +2,6 @@
 // implementations "eigen~NAME". Test-only: the user-facing `adambench` never links this file.
 #include "cli/cli.h"
 #include "impls/eigen/eigen_adam_kernel.h"
-#include "impls/register_all.h"
 
 namespace {
 using adambench::eigen_impl::mutant;
@@ -18,8 +17,7 @@ void add(adambench::registry& r, const char* name, const char* what) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  adambench::registry r;
-  adambench::register_all(r);
+  adambench::registry r = adambench::default_registry();  // every real implementation, then the mutants
   add<mutant::eps_scaled>(r, "eps_scaled", "eps scaled by sqrt(bias_correction2) (pre PR 22628)");
   add<mutant::no_bias_correction>(r, "no_bias_correction", "bias correction missing");
   add<mutant::amsgrad_not_stored>(r, "amsgrad_not_stored", "amsgrad max not stored (issue 78807)");

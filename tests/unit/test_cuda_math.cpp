@@ -6,7 +6,7 @@
 #include "core/lowp.h"
 #include "impls/cuda/adam_math.h"
 #include "impls/cuda/work_list.h"
-#include "impls/register_all.h"
+#include "core/optimizer.h"
 
 #include <bit>
 #include <catch2/catch.hpp>

@@ -41,6 +41,23 @@ TEST_CASE("npy: headers numpy writes are parsed") {
   CHECK(parse_npy(bytes, "x").shape() == shape_t{5});
 }
 
+TEST_CASE("npy: float16 as <f2 and bfloat16 as uint16 bit patterns round-trip") {
+  for (dtype d : {dtype::float16, dtype::bfloat16}) {
+    host_tensor t(d, {3});
+    t.set(0, 1.0);
+    t.set(1, -0.1);
+    t.set(2, 65504.0);
+    std::string bytes = to_npy(t);
+    CHECK(bytes.find(d == dtype::float16 ? "'<f2'" : "'<u2'") != std::string::npos);
+    host_tensor back = parse_npy(bytes, "x");
+    REQUIRE(back.type() == d);
+    for (int k = 0; k < 3; ++k) CHECK(back.get(k) == t.get(k));
+  }
+  host_tensor b(dtype::bfloat16, {1});
+  b.set(0, 1.0);
+  CHECK(*static_cast<const std::uint16_t*>(b.data()) == 0x3f80);  // float32 1.0 is 0x3f800000
+}
+
 TEST_CASE("npy: bad arrays are input errors that name the array") {
   host_tensor t(dtype::float64, {3});
   std::string ok = to_npy(t);
@@ -48,7 +65,7 @@ TEST_CASE("npy: bad arrays are input errors that name the array") {
   CHECK_THROWS_WITH(parse_npy(ok.substr(0, ok.size() - 8), "arr"), Catch::Contains("arr: holds 16 data bytes"));
   std::string ints = ok;
   ints.replace(ints.find("<f8"), 3, "<i8");
-  CHECK_THROWS_WITH(parse_npy(ints, "arr"), "arr: dtype '<i8' is not supported: expected float32 or float64");
+  CHECK_THROWS_WITH(parse_npy(ints, "arr"), Catch::StartsWith("arr: dtype '<i8' is not supported: expected float32, float64, float16"));
   std::string fortran = ok;
   fortran.replace(fortran.find("False"), 5, "True ");
   CHECK_THROWS_WITH(parse_npy(fortran, "arr"), Catch::Contains("Fortran-ordered"));

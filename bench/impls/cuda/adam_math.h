@@ -4,7 +4,7 @@
 /// so its arithmetic is unit-tested on every machine.
 ///
 /// Arithmetic: float32 opmath, op for op the order of the Eigen scalar path and torch.optim's
-/// for-loop Adam (design.md §4): ATen's two-branch lerp for m, L2 skipped when wd == 0, NaN-
+/// for-loop Adam (reference/adam_reference.cpp): ATen's two-branch lerp for m, L2 skipped when wd == 0, NaN-
 /// propagating max for amsgrad, eps added after the bias correction of v. Built with
 /// --fmad=false and IEEE division/sqrt (nvcc's defaults without --use_fast_math), each operation
 /// rounds exactly as on the host, so device and host results are bitwise equal

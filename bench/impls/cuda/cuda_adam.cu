@@ -1,7 +1,7 @@
 // `cuda`: one fused kernel per tensor, one pass over its memory (read p, g, m, v; write p, m, v),
 // one element per thread. float32, and bfloat16/float16 parameters with float32 master weights.
 #include "impls/cuda/cuda_common.cuh"
-#include "impls/register_all.h"
+#include "core/optimizer.h"
 
 namespace adambench {
 namespace cuda_impl {
@@ -40,12 +40,10 @@ class cuda_adam final : public cuda_optimizer {
 }  // namespace
 }  // namespace cuda_impl
 
-void register_cuda(registry& r) {
-  r.add({"cuda", "CUDA: one fused kernel per tensor (float32; bfloat16/float16 with float32 master weights)",
-         cuda_impl::cuda_supports,
-         [](const adam_config& c, const impl_options&, dtype d) -> std::unique_ptr<optimizer> {
-           return std::make_unique<cuda_impl::cuda_adam>(c, d);
-         }});
-}
+ADAMBENCH_REGISTER_IMPL("cuda", "CUDA: one fused kernel per tensor (float32; bfloat16/float16 with float32 master weights)",
+       cuda_impl::cuda_supports,
+       [](const adam_config& c, const impl_options&, dtype d) -> std::unique_ptr<optimizer> {
+         return std::make_unique<cuda_impl::cuda_adam>(c, d);
+       });
 
 }  // namespace adambench

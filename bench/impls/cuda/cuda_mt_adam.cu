@@ -3,7 +3,7 @@
 // tensor boundaries (work_list.h); 128-bit vector loads/stores where aligned, scalar tails.
 // float32, and bfloat16/float16 parameters with float32 master weights and state.
 #include "impls/cuda/cuda_common.cuh"
-#include "impls/register_all.h"
+#include "core/optimizer.h"
 
 namespace adambench {
 namespace cuda_impl {
@@ -72,14 +72,12 @@ class cuda_mt_adam final : public cuda_optimizer {
 }  // namespace
 }  // namespace cuda_impl
 
-void register_cuda_mt(registry& r) {
-  r.add({"cuda-mt",
-         "CUDA multi-tensor: one launch over all tensors, balanced work list, 128-bit vector loads "
-         "(float32; bfloat16/float16 with float32 master weights)",
-         cuda_impl::cuda_supports,
-         [](const adam_config& c, const impl_options&, dtype d) -> std::unique_ptr<optimizer> {
-           return std::make_unique<cuda_impl::cuda_mt_adam>(c, d);
-         }});
-}
+ADAMBENCH_REGISTER_IMPL("cuda-mt",
+       "CUDA multi-tensor: one launch over all tensors, balanced work list, 128-bit vector loads "
+       "(float32; bfloat16/float16 with float32 master weights)",
+       cuda_impl::cuda_supports,
+       [](const adam_config& c, const impl_options&, dtype d) -> std::unique_ptr<optimizer> {
+         return std::make_unique<cuda_impl::cuda_mt_adam>(c, d);
+       });
 
 }  // namespace adambench

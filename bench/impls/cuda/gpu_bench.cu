@@ -4,7 +4,7 @@
 //
 //   build/adambench-gpu-bench --out OUTDIR [--models suites/models] [--reps 15] [--graph] [--quick]
 //
-// Method (design.md §6): CUDA events around each step; the L2 cache flushed before each
+// Method (docs/speed.md, docs/cuda.md): CUDA events around each step; the L2 cache flushed before each
 // repetition by reading a buffer of twice its size; every timed step runs on device-resident
 // params, grads and state (no host copies); the probe reads and writes exactly the arrays the
 // step does, vectorized, with no math, over the same number of parameters, so "fraction_of_probe"

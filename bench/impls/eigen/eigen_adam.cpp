@@ -1,18 +1,16 @@
 // `eigen`: the shipped Eigen implementation (no planted bug).
 #include "impls/eigen/eigen_adam_kernel.h"
-#include "impls/register_all.h"
+#include "core/optimizer.h"
 
 namespace adambench {
 
-void register_eigen(registry& r) {
-  r.add({"eigen",
-         "Eigen packets, one fused pass per step, OpenMP over a work list chunking all tensors",
-         [](const adam_config&, const case_features& f) {
-           return is_16bit(f.type) ? support::no("CPU implementation: only float32/float64") : support::yes();
-         },
-         [](const adam_config& c, const impl_options& o, dtype d) {
-           return eigen_impl::make<eigen_impl::mutant::none>(c, o, d);
-         }});
-}
+ADAMBENCH_REGISTER_IMPL("eigen",
+       "Eigen packets, one fused pass per step, OpenMP over a work list chunking all tensors",
+       [](const adam_config&, const case_features& f) {
+         return is_16bit(f.type) ? support::no("CPU implementation: only float32/float64") : support::yes();
+       },
+       [](const adam_config& c, const impl_options& o, dtype d) {
+         return eigen_impl::make<eigen_impl::mutant::none>(c, o, d);
+       });
 
 }  // namespace adambench

@@ -16,7 +16,7 @@
 
 namespace adambench::eigen_impl {
 
-/// Known historical bugs (design.md §5), planted only by the test build.
+/// Known historical bugs (docs/tolerances.md lists them), planted only by the test build.
 enum class mutant {
   none,
   eps_scaled,           ///< denom = sqrt(v) + eps, step_size = lr*sqrt(bc2)/bc1 (pre PR 22628)

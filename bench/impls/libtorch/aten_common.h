@@ -1,12 +1,14 @@
 #pragma once
 // Private to impls/libtorch/*.cpp: wraps harness buffers as ATen tensors without copies.
-// Includes ATen (not torch/torch.h); only the three LibTorch implementation files include it.
+// Includes ATen (not torch/torch.h); only the LibTorch implementation files include it.
 #include "core/optimizer.h"
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <fmt/format.h>
+#include <span>
 #include <string>
+#include <vector>
 
 namespace adambench::aten_common {
 
@@ -55,6 +57,64 @@ struct device_mirror {
   void params_out(const std::vector<at::Tensor>& dev) {
     for (std::size_t i = 0; i < host_p.size(); ++i) host_p[i].copy_(dev[i]);
   }
+};
+
+/// Binding, state and the device mirror shared by the implementations that keep m, v and max_v as
+/// ATen tensors (libtorch-foreach, libtorch-fused); `libtorch` keeps them inside torch::optim.
+class aten_optimizer : public optimizer {
+ public:
+  aten_optimizer(const adam_config& c, dtype d, bool cuda) : cfg_(c.validated()), type_(d) { dev_.on = cuda; }
+
+  void bind(std::span<const tensor_view> params, std::span<const tensor_view> grads) override {
+    params_.clear(), grads_.clear(), m_.clear(), v_.clear(), vmax_.clear(), dev_.clear();
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      params_.push_back(dev_.param(params[i], type_));
+      grads_.push_back(dev_.grad(grads[i], type_));
+      m_.push_back(at::zeros_like(params_.back()));
+      v_.push_back(at::zeros_like(params_.back()));
+      if (cfg_.amsgrad) vmax_.push_back(at::zeros_like(params_.back()));
+    }
+    step_ = 0;
+    on_bind();
+  }
+  void load_state(const adam_state& s) override {
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+      m_[i].copy_(from_doubles(s.m[i], params_[i].sizes(), type_));
+      v_[i].copy_(from_doubles(s.v[i], params_[i].sizes(), type_));
+      if (cfg_.amsgrad) vmax_[i].copy_(from_doubles(s.vmax[i], params_[i].sizes(), type_));
+    }
+    step_ = s.step;
+    on_load_state();
+  }
+  void set_lr(double lr) override {
+    cfg_.lr = lr;
+    cfg_.validate();
+  }
+  adam_state read_state() override {
+    adam_state s;
+    s.step = current_step();
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+      s.params.push_back(to_doubles(params_[i]));
+      s.m.push_back(to_doubles(m_[i]));
+      s.v.push_back(to_doubles(v_[i]));
+      if (cfg_.amsgrad) s.vmax.push_back(to_doubles(vmax_[i]));
+    }
+    return s;
+  }
+
+ protected:
+  /// After bind() made params_, grads_, m_, v_, vmax_ (zero state, step 0).
+  virtual void on_bind() {}
+  /// After load_state() set m_, v_, vmax_ and step_.
+  virtual void on_load_state() {}
+  /// The step counter read_state() reports.
+  virtual std::int64_t current_step() const { return step_; }
+
+  adam_config cfg_;
+  dtype type_;
+  device_mirror dev_;
+  std::int64_t step_ = 0;
+  std::vector<at::Tensor> params_, grads_, m_, v_, vmax_;
 };
 
 /// Why the CUDA peers cannot run here, or nothing: float32/float64 only (torch keeps 16-bit

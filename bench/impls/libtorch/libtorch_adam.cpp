@@ -1,6 +1,6 @@
 // `libtorch`: torch::optim::Adam / AdamW exactly as the linked LibTorch ships them.
 #include "impls/libtorch/aten_common.h"
-#include "impls/register_all.h"
+#include "core/optimizer.h"
 
 #include <torch/optim/adam.h>
 #include <torch/optim/adamw.h>
@@ -118,25 +118,23 @@ support libtorch_supports(const adam_config& c, const case_features& f) {
 
 }  // namespace
 
-void register_libtorch(registry& r) {
-  r.add({"libtorch", fmt::format("torch::optim::Adam/AdamW of LibTorch {}", TORCH_VERSION), libtorch_supports,
-         [](const adam_config& c, const impl_options& o, dtype d) -> std::unique_ptr<optimizer> {
-           at::set_num_threads(std::max(1, o.threads));
-           if (c.kind == algo::adam)
-             return std::make_unique<torch_optim<torch::optim::Adam, torch::optim::AdamOptions, torch::optim::AdamParamState>>(c, d);
-           return std::make_unique<torch_optim<torch::optim::AdamW, torch::optim::AdamWOptions, torch::optim::AdamWParamState>>(c, d);
-         }});
-  // The same on the GPU (device copies; grads copied in and params out inside step()).
-  r.add({"libtorch-cuda", fmt::format("torch::optim::Adam/AdamW of LibTorch {} on CUDA tensors", TORCH_VERSION),
-         [](const adam_config& c, const case_features& f) {
-           if (auto why = cuda_unavailable(f.type); !why.empty()) return support::no(why);
-           return libtorch_supports(c, f);
-         },
-         [](const adam_config& c, const impl_options&, dtype d) -> std::unique_ptr<optimizer> {
-           if (c.kind == algo::adam)
-             return std::make_unique<torch_optim<torch::optim::Adam, torch::optim::AdamOptions, torch::optim::AdamParamState>>(c, d, true);
-           return std::make_unique<torch_optim<torch::optim::AdamW, torch::optim::AdamWOptions, torch::optim::AdamWParamState>>(c, d, true);
-         }});
-}
+ADAMBENCH_REGISTER_IMPL("libtorch", fmt::format("torch::optim::Adam/AdamW of LibTorch {}", TORCH_VERSION), libtorch_supports,
+       [](const adam_config& c, const impl_options& o, dtype d) -> std::unique_ptr<optimizer> {
+         at::set_num_threads(std::max(1, o.threads));
+         if (c.kind == algo::adam)
+           return std::make_unique<torch_optim<torch::optim::Adam, torch::optim::AdamOptions, torch::optim::AdamParamState>>(c, d);
+         return std::make_unique<torch_optim<torch::optim::AdamW, torch::optim::AdamWOptions, torch::optim::AdamWParamState>>(c, d);
+       });
+// The same on the GPU (device copies; grads copied in and params out inside step()).
+ADAMBENCH_REGISTER_IMPL("libtorch-cuda", fmt::format("torch::optim::Adam/AdamW of LibTorch {} on CUDA tensors", TORCH_VERSION),
+       [](const adam_config& c, const case_features& f) {
+         if (auto why = cuda_unavailable(f.type); !why.empty()) return support::no(why);
+         return libtorch_supports(c, f);
+       },
+       [](const adam_config& c, const impl_options&, dtype d) -> std::unique_ptr<optimizer> {
+         if (c.kind == algo::adam)
+           return std::make_unique<torch_optim<torch::optim::Adam, torch::optim::AdamOptions, torch::optim::AdamParamState>>(c, d, true);
+         return std::make_unique<torch_optim<torch::optim::AdamW, torch::optim::AdamWOptions, torch::optim::AdamWParamState>>(c, d, true);
+       });
 
 }  // namespace adambench

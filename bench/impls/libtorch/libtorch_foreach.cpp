@@ -1,7 +1,7 @@
 // `libtorch-foreach`: torch.optim's _multi_tensor_adam (the default path of torch.optim on
 // CUDA) written with ATen's _foreach_* ops, op for op, for the linked LibTorch.
 #include "impls/libtorch/aten_common.h"
-#include "impls/register_all.h"
+#include "core/optimizer.h"
 
 #include <cmath>
 #if __has_include(<ATen/ops/_foreach_lerp.h>)
@@ -12,32 +12,9 @@ namespace adambench {
 namespace {
 using namespace aten_common;
 
-class foreach_adam final : public optimizer {
+class foreach_adam final : public aten_optimizer {
  public:
-  foreach_adam(const adam_config& c, dtype d, bool cuda = false) : cfg_(c.validated()), type_(d) { dev_.on = cuda; }
-
-  void bind(std::span<const tensor_view> params, std::span<const tensor_view> grads) override {
-    params_.clear(); grads_.clear(); m_.clear(); v_.clear(); vmax_.clear(); dev_.clear();
-    for (std::size_t i = 0; i < params.size(); ++i) {
-      params_.push_back(dev_.param(params[i], type_));
-      grads_.push_back(dev_.grad(grads[i], type_));
-      m_.push_back(at::zeros_like(params_.back()));
-      v_.push_back(at::zeros_like(params_.back()));
-      if (cfg_.amsgrad) vmax_.push_back(at::zeros_like(params_.back()));
-    }
-    step_ = 0;
-  }
-
-  void load_state(const adam_state& s) override {
-    for (std::size_t i = 0; i < params_.size(); ++i) {
-      m_[i].copy_(from_doubles(s.m[i], params_[i].sizes(), type_));
-      v_[i].copy_(from_doubles(s.v[i], params_[i].sizes(), type_));
-      if (cfg_.amsgrad) vmax_[i].copy_(from_doubles(s.vmax[i], params_[i].sizes(), type_));
-    }
-    step_ = s.step;
-  }
-
-  void set_lr(double lr) override { cfg_.lr = lr; cfg_.validate(); }
+  foreach_adam(const adam_config& c, dtype d, bool cuda = false) : aten_optimizer(c, d, cuda) {}
 
   void step() override {
     if (params_.empty()) { ++step_; return; }
@@ -80,61 +57,41 @@ class foreach_adam final : public optimizer {
     at::_foreach_add_(denom, c.eps);
     at::_foreach_addcdiv_(params_, m_, denom, step_size);
   }
-
-  adam_state read_state() override {
-    adam_state s;
-    s.step = step_;
-    for (std::size_t i = 0; i < params_.size(); ++i) {
-      s.params.push_back(to_doubles(params_[i]));
-      s.m.push_back(to_doubles(m_[i]));
-      s.v.push_back(to_doubles(v_[i]));
-      if (cfg_.amsgrad) s.vmax.push_back(to_doubles(vmax_[i]));
-    }
-    return s;
-  }
-
- private:
-  adam_config cfg_;
-  dtype type_;
-  device_mirror dev_;
-  std::int64_t step_ = 0;
-  std::vector<at::Tensor> params_, grads_, m_, v_, vmax_;
 };
+
+// Without _foreach_lerp_ (LibTorch < 2.0) m is updated by mul_/add_: after a ±inf gradient m stays
+// ±inf here and becomes NaN in the reference.
+support foreach_lerp_support(const case_features& f) {
+#ifndef ADAMBENCH_HAS_FOREACH_LERP
+  if (f.nonfinite_then_more_steps)
+    return support::no(fmt::format("LibTorch {} has no _foreach_lerp_, so m is updated by mul_/add_: after a "
+                                   "±inf gradient m stays ±inf here and becomes NaN in the reference",
+                                   torch_version()));
+#endif
+  (void)f;
+  return support::yes();
+}
 
 }  // namespace
 
-void register_libtorch_foreach(registry& r) {
-  r.add({"libtorch-foreach", "torch.optim's multi-tensor Adam through ATen _foreach_* ops",
-         [](const adam_config&, const case_features& f) {
-           if (is_16bit(f.type)) return support::no("CPU implementation: only float32/float64");
-#ifndef ADAMBENCH_HAS_FOREACH_LERP
-           if (f.nonfinite_then_more_steps)
-             return support::no(fmt::format("LibTorch {} has no _foreach_lerp_, so m is updated by mul_/add_: after a "
-                                            "±inf gradient m stays ±inf here and becomes NaN in the reference",
-                                            torch_version()));
-#endif
-           (void)f;
-           return support::yes();
-         },
-         [](const adam_config& c, const impl_options& o, dtype d) -> std::unique_ptr<optimizer> {
-           at::set_num_threads(std::max(1, o.threads));
-           return std::make_unique<foreach_adam>(c, d);
-         }});
-  // The same on the GPU (torch.optim's default path on CUDA; device copies, grads copied in and
-  // params out inside step()).
-  r.add({"libtorch-foreach-cuda", "torch.optim's multi-tensor Adam through ATen _foreach_* ops on CUDA tensors",
-         [](const adam_config&, const case_features& f) {
-           if (auto why = cuda_unavailable(f.type); !why.empty()) return support::no(why);
-#ifndef ADAMBENCH_HAS_FOREACH_LERP
-           if (f.nonfinite_then_more_steps)
-             return support::no(fmt::format("LibTorch {} has no _foreach_lerp_: m stays ±inf where the reference has NaN",
-                                            torch_version()));
-#endif
-           return support::yes();
-         },
-         [](const adam_config& c, const impl_options&, dtype d) -> std::unique_ptr<optimizer> {
-           return std::make_unique<foreach_adam>(c, d, true);
-         }});
-}
+ADAMBENCH_REGISTER_IMPL("libtorch-foreach", "torch.optim's multi-tensor Adam through ATen _foreach_* ops",
+    [](const adam_config&, const case_features& f) {
+      if (is_16bit(f.type)) return support::no("CPU implementation: only float32/float64");
+      return foreach_lerp_support(f);
+    },
+    [](const adam_config& c, const impl_options& o, dtype d) -> std::unique_ptr<optimizer> {
+      at::set_num_threads(std::max(1, o.threads));
+      return std::make_unique<foreach_adam>(c, d);
+    });
+// The same on the GPU (torch.optim's default path on CUDA; device copies, grads copied in and
+// params out inside step()).
+ADAMBENCH_REGISTER_IMPL("libtorch-foreach-cuda", "torch.optim's multi-tensor Adam through ATen _foreach_* ops on CUDA tensors",
+    [](const adam_config&, const case_features& f) {
+      if (auto why = cuda_unavailable(f.type); !why.empty()) return support::no(why);
+      return foreach_lerp_support(f);
+    },
+    [](const adam_config& c, const impl_options&, dtype d) -> std::unique_ptr<optimizer> {
+      return std::make_unique<foreach_adam>(c, d, true);
+    });
 
 }  // namespace adambench

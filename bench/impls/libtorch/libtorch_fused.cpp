@@ -2,7 +2,7 @@
 // for the device. LibTorch 1.13 declares _fused_adam_ with a CUDA kernel only and has no
 // _fused_adamw_: then every case is a recorded skip whose reason says so.
 #include "impls/libtorch/aten_common.h"
-#include "impls/register_all.h"
+#include "core/optimizer.h"
 
 #include <ATen/ATen.h>
 #if __has_include(<ATen/ops/_fused_adam.h>)
@@ -49,89 +49,63 @@ support probe(const adam_config& c, dtype d, bool cuda = false) {
   }
 }
 
-class fused_adam final : public optimizer {
+class fused_adam final : public aten_optimizer {
  public:
-  fused_adam(const adam_config& c, dtype d, bool cuda = false) : cfg_(c.validated()), type_(d) { dev_.on = cuda; }
+  fused_adam(const adam_config& c, dtype d, bool cuda = false) : aten_optimizer(c, d, cuda) {}
 
-  void bind(std::span<const tensor_view> params, std::span<const tensor_view> grads) override {
-    params_.clear(); grads_.clear(); m_.clear(); v_.clear(); vmax_.clear(); steps_.clear(); dev_.clear();
-    for (std::size_t i = 0; i < params.size(); ++i) {
-      params_.push_back(dev_.param(params[i], type_));
-      grads_.push_back(dev_.grad(grads[i], type_));
-      m_.push_back(at::zeros_like(params_.back()));
-      v_.push_back(at::zeros_like(params_.back()));
-      if (cfg_.amsgrad) vmax_.push_back(at::zeros_like(params_.back()));
-      // torch.optim keeps float32 steps, on the parameters' device for fused=True
-      steps_.push_back(at::zeros({}, at::TensorOptions().dtype(at::kFloat).device(params_.back().device())));
-    }
-  }
-  void load_state(const adam_state& s) override {
-    for (std::size_t i = 0; i < params_.size(); ++i) {
-      m_[i].copy_(from_doubles(s.m[i], params_[i].sizes(), type_));
-      v_[i].copy_(from_doubles(s.v[i], params_[i].sizes(), type_));
-      if (cfg_.amsgrad) vmax_[i].copy_(from_doubles(s.vmax[i], params_[i].sizes(), type_));
-      steps_[i].fill_(static_cast<double>(s.step));
-    }
-    base_step_ = s.step;
-  }
-  void set_lr(double lr) override { cfg_.lr = lr; cfg_.validate(); }
   void step() override {
-    ++base_step_;
+    ++step_;
     if (params_.empty()) return;
     dev_.grads_in(grads_);
     call_fused(cfg_, params_, grads_, m_, v_, vmax_, steps_);
     dev_.params_out(params_);
   }
-  adam_state read_state() override {
-    adam_state s;
-    s.step = steps_.empty() ? base_step_ : static_cast<std::int64_t>(steps_[0].item<double>());
-    for (std::size_t i = 0; i < params_.size(); ++i) {
-      s.params.push_back(to_doubles(params_[i]));
-      s.m.push_back(to_doubles(m_[i]));
-      s.v.push_back(to_doubles(v_[i]));
-      if (cfg_.amsgrad) s.vmax.push_back(to_doubles(vmax_[i]));
-    }
-    return s;
-  }
 
  private:
-  adam_config cfg_;
-  dtype type_;
-  device_mirror dev_;
-  std::int64_t base_step_ = 0;
-  std::vector<at::Tensor> params_, grads_, m_, v_, vmax_, steps_;
+  void on_bind() override {
+    // torch.optim keeps float32 steps, on the parameters' device for fused=True
+    steps_.clear();
+    for (auto& p : params_) steps_.push_back(at::zeros({}, at::TensorOptions().dtype(at::kFloat).device(p.device())));
+  }
+  void on_load_state() override {
+    for (auto& s : steps_) s.fill_(static_cast<double>(step_));
+  }
+  /// The kernel's own counter: a kernel that did not count would show here.
+  std::int64_t current_step() const override {
+    return steps_.empty() ? step_ : static_cast<std::int64_t>(steps_[0].item<double>());
+  }
+
+  std::vector<at::Tensor> steps_;
 };
 
 }  // namespace
 
-void register_libtorch_fused(registry& r) {
-  r.add({"libtorch-fused", "at::_fused_adam_/_fused_adamw_ (one fused kernel over the tensor list)",
-         [](const adam_config& c, const case_features& f) {
-           if (is_16bit(f.type)) return support::no("CPU implementation: only float32/float64");
-           static std::map<std::pair<int, int>, support> cache;  // (algo, amsgrad) per dtype
-           auto k = std::make_pair(static_cast<int>(c.kind) * 2 + c.amsgrad, static_cast<int>(f.type));
-           auto it = cache.find(k);
-           if (it == cache.end()) it = cache.emplace(k, probe(c, f.type)).first;
-           return it->second;
-         },
-         [](const adam_config& c, const impl_options& o, dtype d) -> std::unique_ptr<optimizer> {
-           at::set_num_threads(std::max(1, o.threads));
-           return std::make_unique<fused_adam>(c, d);
-         }});
-  // The same on the GPU, where every LibTorch with CUDA has the kernel (device copies; grads
-  // copied in and params out inside step()).
-  r.add({"libtorch-fused-cuda", "at::_fused_adam_/_fused_adamw_ on CUDA tensors",
-         [](const adam_config& c, const case_features& f) {
-           if (auto why = cuda_unavailable(f.type); !why.empty()) return support::no(why);
-           static std::map<std::pair<int, int>, support> cache;
-           auto k = std::make_pair(static_cast<int>(c.kind) * 2 + c.amsgrad, static_cast<int>(f.type));
-           auto it = cache.find(k);
-           if (it == cache.end()) it = cache.emplace(k, probe(c, f.type, true)).first;
-           return it->second;
-         },
-         [](const adam_config& c, const impl_options&, dtype d) -> std::unique_ptr<optimizer> {
-           return std::make_unique<fused_adam>(c, d, true);
-         }});
-}
+ADAMBENCH_REGISTER_IMPL("libtorch-fused", "at::_fused_adam_/_fused_adamw_ (one fused kernel over the tensor list)",
+       [](const adam_config& c, const case_features& f) {
+         if (is_16bit(f.type)) return support::no("CPU implementation: only float32/float64");
+         static std::map<std::pair<int, int>, support> cache;  // (algo, amsgrad) per dtype
+         auto k = std::make_pair(static_cast<int>(c.kind) * 2 + c.amsgrad, static_cast<int>(f.type));
+         auto it = cache.find(k);
+         if (it == cache.end()) it = cache.emplace(k, probe(c, f.type)).first;
+         return it->second;
+       },
+       [](const adam_config& c, const impl_options& o, dtype d) -> std::unique_ptr<optimizer> {
+         at::set_num_threads(std::max(1, o.threads));
+         return std::make_unique<fused_adam>(c, d);
+       });
+// The same on the GPU, where every LibTorch with CUDA has the kernel (device copies; grads
+// copied in and params out inside step()).
+ADAMBENCH_REGISTER_IMPL("libtorch-fused-cuda", "at::_fused_adam_/_fused_adamw_ on CUDA tensors",
+       [](const adam_config& c, const case_features& f) {
+         if (auto why = cuda_unavailable(f.type); !why.empty()) return support::no(why);
+         static std::map<std::pair<int, int>, support> cache;
+         auto k = std::make_pair(static_cast<int>(c.kind) * 2 + c.amsgrad, static_cast<int>(f.type));
+         auto it = cache.find(k);
+         if (it == cache.end()) it = cache.emplace(k, probe(c, f.type, true)).first;
+         return it->second;
+       },
+       [](const adam_config& c, const impl_options&, dtype d) -> std::unique_ptr<optimizer> {
+         return std::make_unique<fused_adam>(c, d, true);
+       });
 
 }  // namespace adambench

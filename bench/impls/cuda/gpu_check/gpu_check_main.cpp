@@ -4,7 +4,7 @@
 //   adambench-gpu list
 // Same runner, same suite files and the same agree.json as `adambench agree`.
 #include "core/suite.h"
-#include "impls/register_all.h"
+#include "core/optimizer.h"
 #include "runners/agree.h"
 #include "runners/context.h"
 
@@ -15,13 +15,7 @@
 using namespace adambench;
 
 int main(int argc, char** argv) {
-  registry reg;
-  register_reference(reg);
-  register_libtorch(reg);
-  register_libtorch_foreach(reg);
-  register_libtorch_fused(reg);
-  register_cuda(reg);
-  register_cuda_mt(reg);
+  registry& reg = default_registry();  // what this build links: reference, LibTorch's, cuda, cuda-mt
   if (argc >= 2 && std::string(argv[1]) == "list") {
     for (auto& e : reg.all()) {
       std::printf("%-22s %s\n", e.name.c_str(), e.description.c_str());
