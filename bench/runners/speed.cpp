@@ -213,6 +213,7 @@ class speed_bench {
       std::array<double, nv> each{};
       std::int64_t round = 0;
       for (auto _ : st) {
+        if (interrupted.load(std::memory_order_relaxed)) stop_interrupted();  // a round can be long
         double best = 0;
         for (int j = 0; j < nv; ++j) {
           const int v = static_cast<int>((round + j) % nv);
@@ -232,7 +233,10 @@ class speed_bench {
               C(n * static_cast<double>(st.iterations()) / each[v]);
     } else {
       const auto t0 = clock::now();
-      for (auto _ : st) opt_->step();
+      for (auto _ : st) {
+        opt_->step();
+        if (interrupted.load(std::memory_order_relaxed)) stop_interrupted();  // nothing is written yet
+      }
       secs = std::chrono::duration<double>(clock::now() - t0).count();
     }
     const std::int64_t bpp = adam_bytes_per_param(b.cfg.amsgrad);

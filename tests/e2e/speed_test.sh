@@ -127,7 +127,11 @@ min_time = 0.2
 EOF
 "$cli" speed "$tmp/long.toml" --out "$tmp/int" >"$tmp/int.log" 2>&1 &
 pid=$!
-sleep 2
+# Signal only once benchmarks run (the handler is installed by then; a SIGINT that arrives while
+# the process is still loading LibTorch on a busy machine would be ignored, as bash ignores it in
+# background jobs).
+for _ in $(seq 120); do grep -q "^Running" "$tmp/int.log" 2>/dev/null && break; sleep 0.5; done
+sleep 1
 kill -INT $pid
 rc=0; wait $pid || rc=$?
 [ "$rc" = 130 ] || { cat "$tmp/int.log"; fail "interrupted run exited $rc, expected 130"; }
