@@ -5,6 +5,7 @@
 #include <torch/optim/adam.h>
 #include <torch/optim/adamw.h>
 #include <torch/version.h>
+#include <cmath>
 #include <sstream>
 #include <type_traits>
 
@@ -120,11 +121,29 @@ class torch_optim final : public optimizer {
   std::unique_ptr<Opt> opt_;
 };
 
+/// Whether the linked torch::optim::Adam updates m as torch.optim does (lerp_): after an inf
+/// gradient and a finite one, m is NaN with lerp_ (inf + w * (g - inf)) and stays inf with
+/// mul_/add_. Measured once on a 1-element tensor rather than assumed from the version.
+bool updates_m_like_torch_optim() {
+  static const bool yes = [] {
+    at::Tensor p = at::zeros({1}, at::kFloat), g = at::full({1}, INFINITY, at::kFloat);
+    p.mutable_grad() = g;
+    torch::optim::Adam opt(std::vector<at::Tensor>{p}, torch::optim::AdamOptions(1e-3));
+    opt.step();
+    g.fill_(1.0);
+    opt.step();
+    for (auto& [k, st] : opt.state()) return std::isnan(static_cast<torch::optim::AdamParamState&>(*st).exp_avg().item<float>());
+    return false;
+  }();
+  return yes;
+}
+
 support libtorch_supports(const adam_config& c, const case_features& f) {
   if (is_16bit(f.type)) return support::no("CPU implementation: only float32/float64");
-  if (f.nonfinite_then_more_steps)
-    return support::no("C++ torch::optim updates m with mul_/add_ where torch.optim uses lerp_: after a "
-                       "±inf gradient m stays ±inf here and becomes NaN in the reference");
+  if (f.nonfinite_then_more_steps && !updates_m_like_torch_optim())
+    return support::no(fmt::format("LibTorch {} C++ torch::optim updates m with mul_/add_ where torch.optim uses lerp_ "
+                                   "(measured): after a ±inf gradient m stays ±inf here and becomes NaN in the reference",
+                                   TORCH_VERSION));
   return support::yes();
 }
 
