@@ -19,7 +19,10 @@ echo "torch-current-check: LibTorch ${version:-?} in $cli"
 rc=0
 "$cli" --threads 2 agree --quiet --impl libtorch --impl libtorch-foreach --impl libtorch-fused --out "$tmp/agree" \
   >"$tmp/agree.txt" 2>&1 || rc=$?
-tail -n 40 "$tmp/agree.txt"
+# The verdict line, every skip reason, and the first disagreements.
+sed -n '/^Skipped/,/^$/p' "$tmp/agree.txt"
+sed -n '/^Disagreements/,/^$/p' "$tmp/agree.txt" | head -n 20
+grep '^agree:' "$tmp/agree.txt" || true
 [ "$rc" = 0 ] || fail "agree exited $rc"
 "$py" - "$tmp/agree/agree.json" <<'PY' || exit 1
 import json, sys

@@ -5,6 +5,8 @@
 #include "impls/register_all.h"
 
 #include <ATen/ATen.h>
+#include <map>
+#include <tuple>
 #if __has_include(<ATen/ops/_fused_adam.h>)
 #define ADAMBENCH_HAS_FUSED_ADAM 1
 #endif
@@ -32,6 +34,23 @@ void call_fused(const adam_config& c, at::TensorList p, at::TensorList g, at::Te
   throw std::runtime_error(fmt::format("LibTorch {} has no at::_fused_{}_", torch_version(), to_string(c.kind)));
 }
 
+/// Whether the kernel advances the step tensors itself. torch.optim's fused path adds 1 to them
+/// before the call (`_foreach_add_(state_steps, 1)`) and the kernels of LibTorch 2.x read them
+/// as they are; measured once per device on a 1-element tensor rather than assumed.
+bool kernel_advances_step(const adam_config& c, dtype d, bool cuda) {
+  const at::Device dv = cuda ? at::Device(at::kCUDA) : at::Device(at::kCPU);
+  auto o = at::TensorOptions().dtype(scalar_type(d)).device(dv);
+  at::Tensor p = at::ones({1}, o), g = at::ones({1}, o), m = at::zeros({1}, o), v = at::zeros({1}, o);
+  at::Tensor s = at::ones({}, at::TensorOptions().dtype(at::kFloat).device(dv));
+  call_fused(c, {p}, {g}, {m}, {v}, {}, {s});
+  return s.item<float>() != 1.0f;
+}
+
+adam_config without_amsgrad(adam_config c) {
+  c.amsgrad = false;
+  return c;
+}
+
 /// Runs the op once on a 1-element tensor: the only honest way to know a kernel exists.
 support probe(const adam_config& c, dtype d, bool cuda = false) {
   try {
@@ -51,7 +70,14 @@ support probe(const adam_config& c, dtype d, bool cuda = false) {
 
 class fused_adam final : public optimizer {
  public:
-  fused_adam(const adam_config& c, dtype d, bool cuda = false) : cfg_(c.validated()), type_(d) { dev_.on = cuda; }
+  fused_adam(const adam_config& c, dtype d, bool cuda = false) : cfg_(c.validated()), type_(d) {
+    dev_.on = cuda;
+    static std::map<std::tuple<int, int, bool>, bool> cache;  // (algo, dtype, device)
+    const auto k = std::make_tuple(static_cast<int>(cfg_.kind), static_cast<int>(d), cuda);
+    auto it = cache.find(k);
+    if (it == cache.end()) it = cache.emplace(k, kernel_advances_step(without_amsgrad(cfg_), d, cuda)).first;
+    advances_ = it->second;
+  }
 
   void bind(std::span<const tensor_view> params, std::span<const tensor_view> grads) override {
     params_.clear(); grads_.clear(); m_.clear(); v_.clear(); vmax_.clear(); steps_.clear(); dev_.clear();
@@ -79,6 +105,7 @@ class fused_adam final : public optimizer {
     ++base_step_;
     if (params_.empty()) return;
     dev_.grads_in(grads_);
+    if (!advances_) at::_foreach_add_(steps_, 1.0);  // as torch.optim's _fused_adam does
     call_fused(cfg_, params_, grads_, m_, v_, vmax_, steps_);
     dev_.params_out(params_);
   }
@@ -99,6 +126,7 @@ class fused_adam final : public optimizer {
   dtype type_;
   device_mirror dev_;
   std::int64_t base_step_ = 0;
+  bool advances_ = true;  // the kernel advances the step tensors itself
   std::vector<at::Tensor> params_, grads_, m_, v_, vmax_, steps_;
 };
 
