@@ -5,6 +5,7 @@
 #include "impls/register_all.h"
 
 #include <ATen/ATen.h>
+#include <cmath>
 #include <map>
 #include <tuple>
 #if __has_include(<ATen/ops/_fused_adam.h>)
@@ -44,6 +45,19 @@ bool kernel_advances_step(const adam_config& c, dtype d, bool cuda) {
   at::Tensor s = at::ones({}, at::TensorOptions().dtype(at::kFloat).device(dv));
   call_fused(c, {p}, {g}, {m}, {v}, {}, {s});
   return s.item<float>() != 1.0f;
+}
+
+/// Whether the CPU kernel's amsgrad maximum keeps max_v finite where torch.optim's
+/// torch.maximum gives NaN. Measured on a 1-element tensor (all of it in the kernel's scalar tail,
+/// where LibTorch 2.15's CPU kernel was seen to do so) with a NaN gradient.
+bool amsgrad_max_drops_nan(const adam_config& c, dtype d) {
+  adam_config a = c;
+  a.amsgrad = true;
+  auto o = at::TensorOptions().dtype(scalar_type(d));
+  at::Tensor p = at::ones({1}, o), g = at::full({1}, NAN, o), m = at::zeros({1}, o), v = at::zeros({1}, o);
+  at::Tensor vm = at::zeros({1}, o), s = at::ones({}, at::TensorOptions().dtype(at::kFloat));
+  call_fused(a, {p}, {g}, {m}, {v}, {vm}, {s});
+  return !std::isnan(vm.to(at::kDouble).item<double>());
 }
 
 adam_config without_amsgrad(adam_config c) {
@@ -140,6 +154,15 @@ void register_libtorch_fused(registry& r) {
            auto k = std::make_pair(static_cast<int>(c.kind) * 2 + c.amsgrad, static_cast<int>(f.type));
            auto it = cache.find(k);
            if (it == cache.end()) it = cache.emplace(k, probe(c, f.type)).first;
+           if (!it->second.ok || !c.amsgrad || !f.nonfinite_grad) return it->second;
+           static std::map<int, bool> drops;  // per dtype
+           auto jt = drops.find(static_cast<int>(f.type));
+           if (jt == drops.end()) jt = drops.emplace(static_cast<int>(f.type), amsgrad_max_drops_nan(c, f.type)).first;
+           if (jt->second)
+             return support::no(fmt::format("at::_fused_{}_'s CPU kernel in LibTorch {} keeps max_v finite where torch.optim's "
+                                            "maximum gives NaN (measured with a NaN gradient on a 1-element tensor, the kernel's "
+                                            "scalar tail): amsgrad with non-finite gradients disagrees",
+                                            to_string(c.kind), torch_version()));
            return it->second;
          },
          [](const adam_config& c, const impl_options& o, dtype d) -> std::unique_ptr<optimizer> {
