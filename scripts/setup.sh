@@ -9,7 +9,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   libtorch-dev libeigen3-dev libfmt-dev catch2 libbenchmark-dev libbenchmark-tools
   nlohmann-json3-dev libcli11-dev libtomlplusplus-dev zlib1g-dev libzip-dev
-  libopenblas0-pthread   # Debian's LibTorch calls BLAS: the reference BLAS is 3x slower (design.md §10)
+  libopenblas0-pthread   # Debian's LibTorch calls BLAS: the reference BLAS is 3x slower
   python3-numpy python3-matplotlib dataset-fashion-mnist
   chromium   # headless: tests/e2e/report_test.sh renders the HTML report
   python3-scipy   # Google Benchmark's tools/compare.py (U test) on `adambench speed` outputs

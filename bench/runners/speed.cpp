@@ -1,4 +1,4 @@
-// Throughput runner on Google Benchmark (design.md §6, docs/speed.md).
+// Throughput runner on Google Benchmark (docs/speed.md).
 //
 // Registration order is the interleaving: for each shape (outer), thread count and amsgrad flag,
 // the probe comes first, then `libtorch`, then the other implementations, one benchmark each, so
