@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages adambench needs (only the missing ones), then configures and builds
 # into build/ (or $ADAMBENCH_BUILD_DIR). Idempotent: a second run only rebuilds what changed.
+# ADAMBENCH_TORCH=pypi builds against the newest PyPI torch wheel instead, into build-torch/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,7 +11,7 @@ packages=(
   nlohmann-json3-dev libcli11-dev libtomlplusplus-dev zlib1g-dev libzip-dev
   libsqlite3-dev   # adambench history: the results store (docs/history.md)
   libvalijson-dev   # JSON Schema validation of result files before the gate believes them (schemas/)
-  libopenblas0-pthread   # Debian's LibTorch calls BLAS: the reference BLAS is 3x slower (design.md §10)
+  libopenblas0-pthread   # Debian's LibTorch calls BLAS: the reference BLAS is 3x slower
   python3-numpy python3-matplotlib dataset-fashion-mnist
   chromium   # headless: tests/e2e/report_test.sh renders the HTML report
   python3-jsonschema python3-pil   # scripts/report.py validates inputs against schemas/; the browser test reads screenshots
@@ -31,9 +32,33 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-build=${ADAMBENCH_BUILD_DIR:-build}
+# ADAMBENCH_TORCH=pypi: a second build against a current LibTorch, the newest PyPI `torch` wheel,
+# installed into a virtual environment outside the clone and reused across runs
+# (docs/speed.md, "A current LibTorch"). The default (Debian's libtorch-dev) is untouched.
+torch_args=()
+if [ "${ADAMBENCH_TORCH:-debian}" = pypi ]; then
+  venv=${ADAMBENCH_TORCH_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/adambench/torch-venv}
+  dpkg-query -W -f='${Status}' python3-venv 2>/dev/null | grep -q "install ok installed" || {
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends python3-venv
+  }
+  [ -x "$venv/bin/pip" ] || { mkdir -p "$(dirname "$venv")"; /usr/bin/python3 -m venv "$venv"; }
+  # --no-deps: the CUDA runtime wheels (nvidia-*, gigabytes) serve libtorch_cuda only, which this
+  # build does not link. `pip install` is a no-op when the newest version is already there.
+  if [ -z "${ADAMBENCH_TORCH_OFFLINE:-}" ]; then
+    "$venv/bin/pip" install --quiet --upgrade --no-deps torch
+  fi
+  # The package folder without importing torch (importing it would need the CUDA wheels).
+  torch_dir=$("$venv/bin/python" -c "import importlib.util as u; print(u.find_spec('torch').submodule_search_locations[0])")
+  torch_args=(-DADAMBENCH_TORCH_CPU_PREFIX="$torch_dir" -DADAMBENCH_CUDA=OFF)
+  default_build=build-torch
+fi
+
+build=${ADAMBENCH_BUILD_DIR:-${default_build:-build}}
 if [ ! -f "$build/build.ninja" ]; then
-  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release ${ADAMBENCH_CMAKE_ARGS:-}
+  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release "${torch_args[@]}" ${ADAMBENCH_CMAKE_ARGS:-}
+elif [ ${#torch_args[@]} -gt 0 ]; then
+  cmake "$build" "${torch_args[@]}" >/dev/null  # a newer wheel lands in the same folder
 fi
 # Each LibTorch translation unit takes ~1.5 GiB and ~20 s; two jobs fit a 2-core, 24 GiB machine.
 cmake --build "$build" -j "${ADAMBENCH_JOBS:-$(nproc)}"

@@ -26,6 +26,8 @@ struct case_features {
   /// The case feeds a NaN/inf gradient and then steps again, so the rule that turns m = ±inf into
   /// NaN (torch.optim's lerp_ since PyTorch 2.0) versus keeping it (mul_/add_) becomes visible.
   bool nonfinite_then_more_steps = false;
+  /// The case feeds a NaN/inf gradient at some step (whether or not more steps follow).
+  bool nonfinite_grad = false;
   /// The case starts from a given state (m, v, max_v, step) rather than zeros at step 0.
   bool starts_from_state = false;
   /// The caller trains models (convergence, sweeps), where non-Adam baselines (sgd-momentum) may run.

@@ -133,6 +133,7 @@ int run_agree(const agree_suite& suite, const registry& reg, const agree_options
         case_features f;
         f.type = d;
         f.nonfinite_then_more_steps = (c.grad == grad_kind::nan || c.grad == grad_kind::inf) && last > 1;
+        f.nonfinite_grad = c.grad == grad_kind::nan || c.grad == grad_kind::inf;
         f.starts_from_state = c.random_state || c.start_step > 0;
 
         // Inputs, rounded to the dtype once so the reference and every implementation share them.

@@ -3,67 +3,162 @@
 
 #include <Eigen/Core>
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
 #include <fmt/format.h>
+#include <new>
 #include <fstream>
 #include <omp.h>
 #include <sched.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
 
 namespace adambench {
 
 namespace {
 // Same chunk as the Eigen kernel: the work list, not the tensor boundaries, decides the threads' share.
 constexpr std::int64_t chunk_elems = 16384;
+constexpr std::size_t state_align = 64;  // Eigen's widest packet, as the Eigen implementation's state
+
+// Streaming stores of one SIMD register, where the CPU has them (the other variants use Eigen's
+// packets; these intrinsics exist on every x86-64, so the fallback is for other CPUs).
+#if !(defined(__x86_64__) || defined(__i386__))
+#define ADAMBENCH_NO_STREAM_STORES 1
+#elif defined(__AVX512F__)
+constexpr int stream_width = 16;
+inline void stream_store(float* d, const float* s) { _mm512_stream_ps(d, _mm512_loadu_ps(s)); }
+inline void stream_add(float* d, const float* a, const float* b) {
+  _mm512_stream_ps(d, _mm512_add_ps(_mm512_loadu_ps(a), _mm512_loadu_ps(b)));
+}
+#elif defined(__AVX__)
+constexpr int stream_width = 8;
+inline void stream_store(float* d, const float* s) { _mm256_stream_ps(d, _mm256_loadu_ps(s)); }
+inline void stream_add(float* d, const float* a, const float* b) {
+  _mm256_stream_ps(d, _mm256_add_ps(_mm256_loadu_ps(a), _mm256_loadu_ps(b)));
+}
+#elif defined(__SSE2__)
+constexpr int stream_width = 4;
+inline void stream_store(float* d, const float* s) { _mm_stream_ps(d, _mm_loadu_ps(s)); }
+inline void stream_add(float* d, const float* a, const float* b) { _mm_stream_ps(d, _mm_add_ps(_mm_loadu_ps(a), _mm_loadu_ps(b))); }
+#else
+#define ADAMBENCH_NO_STREAM_STORES 1
+#endif
 }  // namespace
+
+const char* bandwidth_probe::variant_name(variant v) {
+  switch (v) {
+    case variant::loop: return "loop";
+    case variant::packet: return "packet";
+    case variant::stream: return "stream";
+  }
+  return "?";
+}
+
+void bandwidth_probe::aligned_free::operator()(float* p) const { std::free(p); }
 
 bandwidth_probe::bandwidth_probe(std::span<const tensor_view> params, std::span<const tensor_view> grads, bool amsgrad, int threads)
     : amsgrad_(amsgrad), threads_(std::max(1, threads)) {
-  for (auto& p : params) numel_ += p.numel();
-  const int streams = amsgrad ? 3 : 2;
-  state_.assign(static_cast<std::size_t>(numel_) * streams, 0.0f);
-  std::int64_t off = 0;
+  // One allocation per tensor and stream, 64-byte aligned, like the Eigen implementation's m and v.
+  // (An earlier probe kept all m and v in one std::vector: 16-byte aligned, so every 64-byte packet
+  // of m and v straddled two cache lines, and m and v a power of two apart — docs/speed.md.)
+  auto alloc = [&](std::int64_t n) {
+    const std::size_t bytes = (static_cast<std::size_t>(std::max<std::int64_t>(n, 1)) * sizeof(float) + state_align - 1) / state_align * state_align;
+    float* p = static_cast<float*>(std::aligned_alloc(state_align, bytes));
+    if (!p) throw std::bad_alloc();
+    std::memset(p, 0, bytes);
+    state_.emplace_back(p);
+    return p;
+  };
   for (std::size_t i = 0; i < params.size(); ++i) {
     const std::int64_t n = params[i].numel();
-    span_f t{static_cast<float*>(params[i].data), static_cast<const float*>(grads[i].data), state_.data() + off,
-             state_.data() + numel_ + off, amsgrad ? state_.data() + 2 * numel_ + off : nullptr};
-    tensors_.push_back(t);
+    numel_ += n;
+    float* m = alloc(n);
+    float* v = alloc(n);
+    float* x = amsgrad ? alloc(n) : nullptr;
+    tensors_.push_back({static_cast<float*>(params[i].data), static_cast<const float*>(grads[i].data), m, v, x});
     for (std::int64_t o = 0; o < n; o += chunk_elems)
       work_.push_back({static_cast<std::uint32_t>(i), o, std::min(chunk_elems, n - o)});
-    off += n;
   }
 }
 
-void bandwidth_probe::step() {
+void bandwidth_probe::step(variant var) {
+  using namespace Eigen::internal;
+  using packet = packet_traits<float>::type;
+  constexpr int width = packet_traits<float>::size;
   const std::int64_t nwork = static_cast<std::int64_t>(work_.size());
   const bool ams = amsgrad_;
-#pragma omp parallel for schedule(static) num_threads(threads_) if (nwork > 1 && threads_ > 1)
-  for (std::int64_t w = 0; w < nwork; ++w) {
+  auto one = [&](std::int64_t w) {
     const work_item& it = work_[w];
     const span_f& t = tensors_[it.tensor];
     float* __restrict p = t.p + it.offset;
     const float* __restrict g = t.g + it.offset;
     float* __restrict m = t.m + it.offset;
     float* __restrict v = t.v + it.offset;
+    float* __restrict x = ams ? t.vmax + it.offset : nullptr;
     const std::int64_t n = it.len;
+    std::int64_t k = 0;
+    if (var == variant::packet) {
+      for (const std::int64_t e = n - n % width; k < e; k += width) {
+        const packet b = ploadu<packet>(g + k), a = ploadu<packet>(p + k), c = ploadu<packet>(m + k), d = ploadu<packet>(v + k);
+        if (ams) {
+          const packet f = ploadu<packet>(x + k);
+          pstoreu(m + k, d);
+          pstoreu(v + k, f);
+          pstoreu(x + k, padd(a, b));
+        } else {
+          pstoreu(m + k, d);
+          pstoreu(v + k, padd(a, b));
+        }
+        pstoreu(p + k, c);
+      }
+    }
+#ifndef ADAMBENCH_NO_STREAM_STORES
+    const auto misaligned = [&](const void* q) { return reinterpret_cast<std::uintptr_t>(q) % (stream_width * sizeof(float)) != 0; };
+    if (var == variant::stream && !misaligned(p) && !misaligned(m) && !misaligned(v) && !(ams && misaligned(x))) {
+      // Each register is loaded before it is overwritten: same values as the other variants.
+      for (const std::int64_t e = n - n % stream_width; k < e; k += stream_width) {
+        alignas(64) float a[stream_width];
+        std::memcpy(a, p + k, sizeof a);
+        stream_store(p + k, m + k);
+        stream_store(m + k, v + k);
+        if (ams) {
+          stream_store(v + k, x + k);
+          stream_add(x + k, a, g + k);
+        } else {
+          stream_add(v + k, a, g + k);
+        }
+      }
+      _mm_sfence();  // streaming stores are weakly ordered: drain them before the barrier
+    }
+#endif
+    // The loop variant, and every variant's tail.
     if (ams) {
-      float* __restrict x = t.vmax + it.offset;
 #pragma omp simd
-      for (std::int64_t k = 0; k < n; ++k) {
-        const float a = p[k], b = g[k], c = m[k], d = v[k], e = x[k];
-        p[k] = c;
-        m[k] = d;
-        v[k] = e;
-        x[k] = a + b;
+      for (std::int64_t j = k; j < n; ++j) {
+        const float a = p[j], b = g[j], c = m[j], d = v[j], e = x[j];
+        p[j] = c;
+        m[j] = d;
+        v[j] = e;
+        x[j] = a + b;
       }
     } else {
 #pragma omp simd
-      for (std::int64_t k = 0; k < n; ++k) {
-        const float a = p[k], b = g[k], c = m[k], d = v[k];
-        p[k] = c;
-        m[k] = d;
-        v[k] = a + b;
+      for (std::int64_t j = k; j < n; ++j) {
+        const float a = p[j], b = g[j], c = m[j], d = v[j];
+        p[j] = c;
+        m[j] = d;
+        v[j] = a + b;
       }
     }
+  };
+  // One thread: no parallel region (as in the Eigen implementation: libgomp would allocate a team).
+  if (nwork <= 1 || threads_ <= 1) {
+    for (std::int64_t w = 0; w < nwork; ++w) one(w);
+    return;
   }
+#pragma omp parallel for schedule(static) num_threads(threads_)
+  for (std::int64_t w = 0; w < nwork; ++w) one(w);
 }
 
 void pin_openmp_threads(int threads, const std::vector<int>& cpus) {

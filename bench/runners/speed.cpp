@@ -1,4 +1,4 @@
-// Throughput runner on Google Benchmark (design.md §6, docs/speed.md).
+// Throughput runner on Google Benchmark (docs/speed.md).
 //
 // Registration order is the interleaving: for each shape (outer), thread count and amsgrad flag,
 // the probe comes first, then `libtorch`, then the other implementations, one benchmark each, so
@@ -9,10 +9,12 @@
 
 #include "core/results.h"
 #include "core/stats.h"
+#include "runners/alloc_hook.h"
 #include "runners/context.h"
 #include "runners/probe.h"
 
 #include <algorithm>
+#include <array>
 #include <benchmark/benchmark.h>
 #include <chrono>
 #include <cstdio>
@@ -22,6 +24,7 @@
 #include <fmt/ranges.h>
 #include <fstream>
 #include <map>
+#include <regex>
 #include <sched.h>
 #include <sstream>
 #include <unistd.h>
@@ -140,8 +143,24 @@ struct bench_spec {
   int threads = 1;
   int probe = -1;               ///< index of the probe benchmark of the same shape/threads/amsgrad
   int libtorch = -1;            ///< index of the `libtorch` benchmark of the same case
+  std::vector<int> peers;       ///< the LibTorch CPU peers of the same case (registered before this)
   std::string impl_name() const { return impl ? impl->name : "probe"; }
 };
+
+/// A row above this fraction of the limit is a measurement problem, not a result (docs/speed.md).
+constexpr double limit_tolerance = 1.03;
+
+/// The LibTorch CPU peers every other implementation is compared with ("vs best LibTorch").
+bool is_libtorch_peer(const std::string& name) {
+  return name.rfind("libtorch", 0) == 0 && (name.size() < 5 || name.compare(name.size() - 5, 5, "-cuda") != 0);
+}
+
+/// Counter-name form of an implementation name: libtorch-fused -> libtorch_fused.
+std::string counter_key(std::string s) {
+  for (char& c : s)
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  return s;
+}
 
 double min_of(const std::vector<double>& v) { return v.empty() ? 0.0 : *std::min_element(v.begin(), v.end()); }
 double max_of(const std::vector<double>& v) { return v.empty() ? 0.0 : *std::max_element(v.begin(), v.end()); }
@@ -162,7 +181,11 @@ void fill(host_tensor& t, std::uint32_t salt, float base, float scale) {
 class speed_bench {
  public:
   speed_bench(std::vector<shape_list> shapes, std::vector<bench_spec> specs, std::vector<int> cpus)
-      : shapes_(std::move(shapes)), specs_(std::move(specs)), cpus_(std::move(cpus)), rates_(specs_.size()) {}
+      : shapes_(std::move(shapes)), specs_(std::move(specs)), cpus_(std::move(cpus)), rates_(specs_.size()),
+        extra_bytes_(specs_.size(), -1) {}
+
+  /// Peak bytes allocated during one step beyond the bound buffers and state (-1: not measured).
+  std::int64_t extra_bytes(int i) const { return extra_bytes_[i]; }
 
   const std::vector<bench_spec>& specs() const { return specs_; }
   const std::vector<shape_list>& shapes() const { return shapes_; }
@@ -177,17 +200,46 @@ class speed_bench {
       st.SkipWithError(e.what());
       return;
     }
-    const auto t0 = std::chrono::steady_clock::now();
-    if (probe_) {
-      for (auto _ : st) probe_->step();
-    } else {
-      for (auto _ : st) opt_->step();
-    }
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    using clock = std::chrono::steady_clock;
+    using C = benchmark::Counter;
     const shape_list& sh = shapes_[b.shape];
     const double n = static_cast<double>(sh.numel);
+    double secs = 0;
+    if (probe_) {
+      // The limit: every variant once per iteration, on the same buffers and threads, in rotating
+      // order; the iteration's time is the fastest variant's (manual time), so the probe row is the
+      // best of the variants round by round: an upper bound for Adam's access pattern.
+      constexpr int nv = bandwidth_probe::variant_count;
+      std::array<double, nv> each{};
+      std::int64_t round = 0;
+      for (auto _ : st) {
+        if (interrupted.load(std::memory_order_relaxed)) stop_interrupted();  // a round can be long
+        double best = 0;
+        for (int j = 0; j < nv; ++j) {
+          const int v = static_cast<int>((round + j) % nv);
+          const auto t0 = clock::now();
+          probe_->step(static_cast<bandwidth_probe::variant>(v));
+          const double dt = std::chrono::duration<double>(clock::now() - t0).count();
+          each[v] += dt;
+          best = j == 0 ? dt : std::min(best, dt);
+        }
+        ++round;
+        st.SetIterationTime(best);
+        secs += best;
+      }
+      for (int v = 0; v < nv; ++v)
+        if (each[v] > 0)
+          st.counters[fmt::format("probe_{}_params_per_second", bandwidth_probe::variant_name(static_cast<bandwidth_probe::variant>(v)))] =
+              C(n * static_cast<double>(st.iterations()) / each[v]);
+    } else {
+      const auto t0 = clock::now();
+      for (auto _ : st) {
+        opt_->step();
+        if (interrupted.load(std::memory_order_relaxed)) stop_interrupted();  // nothing is written yet
+      }
+      secs = std::chrono::duration<double>(clock::now() - t0).count();
+    }
     const std::int64_t bpp = adam_bytes_per_param(b.cfg.amsgrad);
-    using C = benchmark::Counter;
     st.counters["params_per_second"] = C(n, C::kIsIterationInvariantRate);
     st.counters["bytes_per_second"] = C(n * static_cast<double>(bpp), C::kIsIterationInvariantRate);
     // Plain sizes of the case (not rates), so a reader needs no model file to know what was stepped.
@@ -198,8 +250,15 @@ class speed_bench {
     // Against the probe and libtorch of the same case, measured earlier in this run (the median
     // of their timed runs so far; the summary's spread comes from this row's repetitions).
     if (b.impl && b.probe >= 0 && !rates_[b.probe].empty()) st.counters["probe_fraction"] = rate / stats::median(rates_[b.probe]);
-    if (b.impl && b.libtorch >= 0 && !rates_[b.libtorch].empty())
-      st.counters["speedup_vs_libtorch"] = rate / stats::median(rates_[b.libtorch]);
+    double best_peer = 0;
+    for (int j : b.peers)
+      if (!rates_[j].empty()) {
+        const double pj = stats::median(rates_[j]);
+        st.counters["speedup_vs_" + counter_key(specs_[j].impl->name)] = rate / pj;
+        best_peer = std::max(best_peer, pj);
+      }
+    if (best_peer > 0 && !is_libtorch_peer(b.impl->name)) st.counters["speedup_vs_best_libtorch"] = rate / best_peer;
+    if (extra_bytes_[i] >= 0) st.counters["extra_bytes_per_step"] = C(static_cast<double>(extra_bytes_[i]));
     st.SetLabel(fmt::format("{} params in {} tensors, {} B/param", sh.numel, sh.shapes.size(), bpp));
   }
 
@@ -258,13 +317,25 @@ class speed_bench {
     }
     if (!cpus_.empty()) pin_openmp_threads(b.threads, cpus_);
     // One untimed step materializes lazily created state (LibTorch) and touches every page.
+    // Then one more step with the allocation hook armed: the peak of what that step allocates
+    // beyond what already exists (bound buffers, the implementation's state, its caches).
     if (!b.impl) {
       probe_ = std::make_unique<bandwidth_probe>(pv_, gv_, b.cfg.amsgrad, b.threads);
       probe_->step();
+      if (alloc_hook::available()) {
+        alloc_hook::arm();
+        probe_->step();
+        extra_bytes_[i] = alloc_hook::disarm();
+      }
     } else {
       opt_ = b.impl->make(b.cfg, impl_options{b.threads}, dtype::float32);
       opt_->bind(pv_, gv_);
       opt_->step();
+      if (alloc_hook::available()) {
+        alloc_hook::arm();
+        opt_->step();
+        extra_bytes_[i] = alloc_hook::disarm();
+      }
     }
     bound_ = i;
   }
@@ -273,6 +344,7 @@ class speed_bench {
   std::vector<bench_spec> specs_;
   std::vector<int> cpus_;
   std::vector<std::vector<double>> rates_;  // params/s of every timed run, per benchmark
+  std::vector<std::int64_t> extra_bytes_;   // per benchmark, from its armed step
   std::filesystem::path tmp_;
   int shape_ = -1, bound_ = -1;
   std::vector<host_tensor> p_, g_;
@@ -314,7 +386,21 @@ std::string fmt_time(double us) {
   return fmt::format("{:.3g} us", us);
 }
 
-std::string summary_table(const speed_bench& sb, const std::vector<benchmark::BenchmarkReporter::Run>& runs, int repetitions) {
+/// One row of the summary: an implementation (or the probe) on one case, from the reported runs.
+struct row_summary {
+  int spec = -1;
+  std::string error;                  ///< Google Benchmark's error message, when it failed
+  figure time_us, rate, bytes_rate;   ///< time per step; params/s; bytes/s
+  figure limit_fraction;              ///< params/s over the probe's (the limit's) median
+  bool over_limit = false;            ///< median above limit_tolerance of the limit
+  std::string best_peer;              ///< the fastest LibTorch CPU peer of the case
+  figure vs_best;                     ///< params/s over best_peer's median
+  std::vector<std::pair<std::string, figure>> vs_peers;  ///< over each peer's median
+  std::int64_t extra_bytes = -1;      ///< peak bytes allocated by one step (-1: not measured)
+  bool present() const { return time_us.has() || !error.empty(); }
+};
+
+std::vector<row_summary> summarise(const speed_bench& sb, const std::vector<benchmark::BenchmarkReporter::Run>& runs) {
   // function_name -> aggregate name ("" for a single repetition) -> run
   std::map<std::string, std::map<std::string, const benchmark::BenchmarkReporter::Run*>> by;
   std::map<std::string, std::string> errors;
@@ -355,60 +441,193 @@ std::string summary_table(const speed_bench& sb, const std::vector<benchmark::Be
       return it == r.counters.end() ? std::nan("") : it->second.value;
     };
   };
+  const auto& specs = sb.specs();
+  std::vector<row_summary> rows(specs.size());
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    rows[i].spec = static_cast<int>(i);
+    rows[i].time_us = get(specs[i].name, to_us);
+    rows[i].rate = get(specs[i].name, counter("params_per_second"));
+    rows[i].bytes_rate = get(specs[i].name, counter("bytes_per_second"));
+    rows[i].extra_bytes = sb.extra_bytes(static_cast<int>(i));
+    if (auto e = errors.find(specs[i].name); e != errors.end()) rows[i].error = e->second;
+  }
+  // Ratios: the median of this row's repetitions over the median of the other's; the spread is
+  // this row's min..max over the same median.
+  auto against = [&](const row_summary& r, int other) {
+    figure f;
+    if (other < 0 || !r.rate.has()) return f;
+    const figure& o = rows[other].rate;
+    if (!o.has() || o.median <= 0) return f;
+    f.median = r.rate.median / o.median;
+    f.lo = r.rate.lo / o.median;
+    f.hi = r.rate.hi / o.median;
+    return f;
+  };
+  for (auto& r : rows) {
+    const bench_spec& b = specs[r.spec];
+    if (!b.impl) continue;
+    r.limit_fraction = against(r, b.probe);
+    r.over_limit = r.limit_fraction.has() && r.limit_fraction.median > limit_tolerance;
+    int best = -1;
+    for (int j : b.peers) {
+      const figure f = against(r, j);
+      if (!f.has()) continue;
+      r.vs_peers.emplace_back(specs[j].impl->name, f);
+      if (best < 0 || rows[j].rate.median > rows[best].rate.median) best = j;
+    }
+    if (best >= 0 && !is_libtorch_peer(b.impl->name)) {
+      r.best_peer = specs[best].impl->name;
+      r.vs_best = against(r, best);
+    }
+  }
+  return rows;
+}
+
+std::string fmt_bytes(std::int64_t b) {
+  if (b < 0) return "-";
+  if (b == 0) return "0";
+  if (b >= (1 << 20)) return fmt::format("{:.3g} MiB", static_cast<double>(b) / (1 << 20));
+  if (b >= (1 << 10)) return fmt::format("{:.3g} KiB", static_cast<double>(b) / (1 << 10));
+  return fmt::format("{} B", b);
+}
+
+std::string summary_table(const speed_bench& sb, const std::vector<row_summary>& rows, int repetitions) {
   std::string out;
   out += fmt::format(
       "\nSummary: median over {} repetition{} (time: ± stddev; ratios: this row's min..max over the other's median).\n"
-      "probe = Adam's access pattern (reads p, g, m, v; writes p, m, v) without arithmetic, same sizes and threads.\n",
+      "limit = the probe: Adam's access pattern (reads p, g, m, v; writes p, m, v) without arithmetic, same buffers and\n"
+      "threads, the fastest of its variants in each round. vs best LibTorch: over the fastest LibTorch CPU peer of the case.\n"
+      "extra/step: peak bytes one step allocates beyond the bound buffers and the optimizer's state (allocation hook).\n",
       repetitions, repetitions == 1 ? "" : "s");
-  out += fmt::format("{:<18} {:<16} {:>3} {:<12} {:>24} {:>9} {:>8} {:>20} {:>20}\n", "implementation", "shape", "thr", "algo",
-                     "time/step", "Gparam/s", "GB/s", "of probe", "vs libtorch");
+  out += fmt::format("{:<18} {:<16} {:>3} {:<12} {:>24} {:>9} {:>8} {:>20} {:>34} {:>10}  {}\n", "implementation", "shape", "thr", "algo",
+                     "time/step", "Gparam/s", "GB/s", "of limit", "vs best LibTorch", "extra/step", "vs each LibTorch");
   // A working set (p, g, m, v and max_v: 4 or 5 floats per parameter) inside the last-level cache
   // measures the cache, not memory: marked with '*'.
   const std::int64_t llc = last_level_cache_bytes();
-  bool any_cached = false;
+  bool any_cached = false, any_over = false;
   int last_shape = -1;
-  for (auto& b : sb.specs()) {
-    if (!by.count(b.name) && !errors.count(b.name)) continue;  // filtered out
+  auto ratio = [](const figure& f, bool pct) {
+    if (!f.has()) return std::string("-");
+    if (pct) return fmt::format("{:.3g}% ({:.3g}..{:.3g})", 100 * f.median, 100 * f.lo, 100 * f.hi);
+    return fmt::format("{:.3g}x ({:.3g}..{:.3g})", f.median, f.lo, f.hi);
+  };
+  for (auto& r : rows) {
+    if (!r.present()) continue;  // filtered out
+    const bench_spec& b = sb.specs()[r.spec];
     if (b.shape != last_shape && last_shape != -1) out += "\n";
     last_shape = b.shape;
-    const figure t = get(b.name, to_us);
-    const figure pr = get(b.name, counter("params_per_second"));
-    const figure by_s = get(b.name, counter("bytes_per_second"));
-    // Against the median of the probe's (libtorch's) repetitions; the spread is this row's min..max.
-    auto against = [&](int other) {
-      figure f;
-      if (other < 0 || !pr.has()) return f;
-      const figure o = get(sb.specs()[other].name, counter("params_per_second"));
-      if (!o.has() || o.median <= 0) return f;
-      f.median = pr.median / o.median;
-      f.lo = pr.lo / o.median;
-      f.hi = pr.hi / o.median;
-      return f;
-    };
-    const figure fr = against(b.probe);
-    const figure sp = against(b.libtorch);
+    const figure& t = r.time_us;
     std::string algo_s = b.impl ? fmt::format("{}{}", to_string(b.cfg.kind), b.cfg.amsgrad ? "+ams" : "")
                                 : (b.cfg.amsgrad ? "(36 B/param)" : "(28 B/param)");
-    std::string ts = !t.has() ? "failed: " + errors[b.name]
+    std::string ts = !t.has() ? "failed: " + r.error
                               : std::isnan(t.stddev) ? fmt_time(t.median)
                                                      : fmt::format("{} (±{:.1f}%)", fmt_time(t.median), 100.0 * t.stddev / t.median);
-    auto ratio = [](const figure& f, bool pct) {
-      if (!f.has()) return std::string("-");
-      if (pct) return fmt::format("{:.3g}% ({:.3g}..{:.3g})", 100 * f.median, 100 * f.lo, 100 * f.hi);
-      return fmt::format("{:.3g}x ({:.3g}..{:.3g})", f.median, f.lo, f.hi);
-    };
     const shape_list& sh = sb.shapes()[b.shape];
     const bool cached = llc > 0 && sh.numel * (b.cfg.amsgrad ? 20 : 16) <= llc;
     any_cached = any_cached || cached;
-    out += fmt::format("{:<18} {:<16} {:>3} {:<12} {:>24} {:>9} {:>8} {:>20} {:>20}\n", b.impl_name(), sh.name + (cached ? "*" : ""),
-                       b.threads, algo_s, ts, pr.has() ? fmt::format("{:.3f}", pr.median / 1e9) : "-",
-                       by_s.has() ? fmt::format("{:.1f}", by_s.median / 1e9) : "-", b.impl ? ratio(fr, true) : "",
-                       b.impl && b.impl->name != "libtorch" ? ratio(sp, false) : "");
+    std::string frac = b.impl ? ratio(r.limit_fraction, true) : "limit";
+    std::string best = r.best_peer.empty() ? "" : fmt::format("{} over {}", ratio(r.vs_best, false), r.best_peer);
+    std::string each;
+    for (auto& [name, f] : r.vs_peers) each += fmt::format("{}{} {:.3g}x", each.empty() ? "" : ", ", name, f.median);
+    if (r.over_limit) {
+      // Faster than the limit is not a result: the probe's repetitions were slowed (noise) or the
+      // probe is not the limit. The row is shown for what went wrong, without ratios.
+      any_over = true;
+      frac = fmt::format("!{:.0f}% OVER LIMIT", 100 * r.limit_fraction.median);
+      best = "(measurement problem)";
+      each.clear();
+    }
+    out += fmt::format("{:<18} {:<16} {:>3} {:<12} {:>24} {:>9} {:>8} {:>20} {:>34} {:>10}  {}\n", b.impl_name(),
+                       sh.name + (cached ? "*" : ""), b.threads, algo_s, ts, r.rate.has() ? fmt::format("{:.3f}", r.rate.median / 1e9) : "-",
+                       r.bytes_rate.has() ? fmt::format("{:.1f}", r.bytes_rate.median / 1e9) : "-", frac, best,
+                       fmt_bytes(r.extra_bytes), each);
   }
   if (any_cached)
     out += fmt::format("\n* the working set fits in the last-level cache ({} MiB): a cache figure, not a memory one.\n", llc >> 20);
+  if (any_over)
+    out += fmt::format(
+        "\n! above {:.0f}% of the limit: a MEASUREMENT PROBLEM, not a result (the probe's repetitions were slowed by\n"
+        "  other load, or the limit is wrong). Rerun on a quieter machine; these rows carry no ratios.\n",
+        100 * limit_tolerance);
   return out;
 }
+
+/// Adds the summary to Google Benchmark's JSON: on every entry of a row `over_limit` (and
+/// `measurement_problem` when true), `limit_fraction`, `vs_best_libtorch` and `best_libtorch`; and
+/// the whole summary as `adambench_rows`. Google Benchmark's tools ignore fields they do not know.
+void annotate_json(nlohmann::ordered_json& j, const speed_bench& sb, const std::vector<row_summary>& rows) {
+  std::map<std::string, const row_summary*> by_name;
+  for (auto& r : rows) by_name[sb.specs()[r.spec].name] = &r;
+  auto num = [](double x) { return std::isnan(x) ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(x); };
+  auto fig = [&](const figure& f) { return nlohmann::ordered_json{{"median", num(f.median)}, {"min", num(f.lo)}, {"max", num(f.hi)}}; };
+  auto problem = [](const row_summary& r) {
+    return fmt::format("{:.1f}% of the limit (above {:.0f}%): a measurement problem, not a result", 100 * r.limit_fraction.median,
+                       100 * limit_tolerance);
+  };
+  if (j.contains("benchmarks") && j["benchmarks"].is_array())
+    for (auto& e : j["benchmarks"]) {
+      std::string rn = e.value("run_name", std::string());
+      for (const char* suffix : {"/real_time", "/manual_time"}) {
+        const std::string sfx = suffix;
+        if (rn.size() > sfx.size() && rn.compare(rn.size() - sfx.size(), sfx.size(), sfx) == 0) rn.resize(rn.size() - sfx.size());
+      }
+      auto it = by_name.find(rn);
+      if (it == by_name.end() || !sb.specs()[it->second->spec].impl) continue;
+      const row_summary& r = *it->second;
+      e["over_limit"] = r.over_limit;
+      if (r.over_limit) e["measurement_problem"] = problem(r);
+      if (r.limit_fraction.has()) e["limit_fraction"] = r.limit_fraction.median;
+      if (!r.best_peer.empty() && !r.over_limit) {
+        e["vs_best_libtorch"] = r.vs_best.median;
+        e["best_libtorch"] = r.best_peer;
+      }
+    }
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  for (auto& r : rows) {
+    if (!r.present()) continue;
+    const bench_spec& b = sb.specs()[r.spec];
+    const shape_list& sh = sb.shapes()[b.shape];
+    nlohmann::ordered_json o{{"name", b.name},
+                     {"impl", b.impl_name()},
+                     {"algo", b.impl ? to_string(b.cfg.kind) : "probe"},
+                     {"amsgrad", b.cfg.amsgrad},
+                     {"shape", sh.name},
+                     {"params", sh.numel},
+                     {"tensors", sh.shapes.size()},
+                     {"threads", b.threads},
+                     {"time_us", fig(r.time_us)},
+                     {"params_per_second", fig(r.rate)},
+                     {"extra_bytes_per_step", r.extra_bytes >= 0 ? nlohmann::ordered_json(r.extra_bytes) : nlohmann::ordered_json(nullptr)}};
+    if (!r.error.empty()) o["error"] = r.error;
+    if (b.impl) {
+      o["limit_fraction"] = fig(r.limit_fraction);
+      o["over_limit"] = r.over_limit;
+      o["measurement_problem"] = r.over_limit ? nlohmann::ordered_json(problem(r)) : nlohmann::ordered_json(nullptr);
+      if (!r.over_limit) {
+        o["best_libtorch"] = r.best_peer.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(r.best_peer);
+        o["vs_best_libtorch"] = r.best_peer.empty() ? nlohmann::ordered_json(nullptr) : fig(r.vs_best);
+        nlohmann::ordered_json each = nlohmann::ordered_json::object();
+        for (auto& [name, f] : r.vs_peers) each[name] = fig(f);
+        o["vs_libtorch"] = each;
+      }
+    }
+    out.push_back(o);
+  }
+  j["adambench_rows"] = out;
+}
+
+/// Google Benchmark's JSON file reporter, keeping a copy of every run for the summary.
+class collecting_json_reporter : public benchmark::JSONReporter {
+ public:
+  void ReportRuns(const std::vector<Run>& runs) override {
+    benchmark::JSONReporter::ReportRuns(runs);
+    for (auto& r : runs) runs_.push_back(r);
+  }
+  const std::vector<Run>& runs() const { return runs_; }
+
+ private:
+  std::vector<Run> runs_;
+};
 
 void flatten(const nlohmann::json& j, const std::string& prefix, std::vector<std::pair<std::string, std::string>>& out) {
   if (j.is_object()) {
@@ -442,7 +661,9 @@ int run_speed(const speed_suite& suite, const registry& reg, const speed_options
   std::vector<const impl_entry*> impls;
   for (auto& n : impl_names)
     if (std::none_of(impls.begin(), impls.end(), [&](auto* e) { return e->name == n; })) impls.push_back(&reg.at(n));
-  // `libtorch` first among the implementations, so each row's speedup over it is known in-run.
+  // The LibTorch CPU peers first (`libtorch` first among them), so each row's speedup over them is
+  // known in-run.
+  std::stable_partition(impls.begin(), impls.end(), [](auto* e) { return is_libtorch_peer(e->name); });
   std::stable_partition(impls.begin(), impls.end(), [](auto* e) { return e->name == "libtorch"; });
 
   fs::path suite_dir;
@@ -506,6 +727,7 @@ int run_speed(const speed_suite& suite, const registry& reg, const speed_options
         specs.push_back(pb);
         for (algo a : suite.algos) {
           int lt = -1;
+          std::vector<int> peers;
           for (auto* e : impls) {
             bench_spec b;
             b.impl = e;
@@ -515,6 +737,7 @@ int run_speed(const speed_suite& suite, const registry& reg, const speed_options
             b.threads = t;
             b.probe = probe_index;
             b.libtorch = e->name == "libtorch" ? -1 : lt;
+            b.peers = peers;
             case_features f;
             f.type = dtype::float32;
             support s = e->supports(b.cfg, f);
@@ -523,6 +746,7 @@ int run_speed(const speed_suite& suite, const registry& reg, const speed_options
               continue;
             }
             if (e->name == "libtorch") lt = static_cast<int>(specs.size());
+            if (is_libtorch_peer(e->name)) peers.push_back(static_cast<int>(specs.size()));
             specs.push_back(b);
           }
         }
@@ -592,7 +816,10 @@ int run_speed(const speed_suite& suite, const registry& reg, const speed_options
   for (std::size_t i = 0; i < sb.specs().size(); ++i) {
     auto* b = benchmark::RegisterBenchmark(sb.specs()[i].name.c_str(),
                                            [&sb, i](benchmark::State& st) { sb.run(st, static_cast<int>(i)); });
-    b->UseRealTime();  // OpenMP threads work while the main thread's CPU clock sees one of them
+    // Wall-clock: OpenMP threads work while the main thread's CPU clock sees one of them. The probe
+    // sets each iteration's time itself (the fastest variant of the round).
+    if (sb.specs()[i].impl) b->UseRealTime();
+    else b->UseManualTime();
     b->ComputeStatistics("min", stat_min);
     b->ComputeStatistics("max", stat_max);
   }
@@ -602,9 +829,11 @@ int run_speed(const speed_suite& suite, const registry& reg, const speed_options
   const bool color = ::isatty(1) && !(has_flag(args, "benchmark_color") && flag_value(args, "benchmark_color") != "true" &&
                                       flag_value(args, "benchmark_color") != "auto");
   collecting_reporter display(color ? benchmark::ConsoleReporter::OO_ColorTabular : benchmark::ConsoleReporter::OO_Tabular);
+  collecting_json_reporter file_reporter;
   std::size_t ran = 0;
   try {
-    ran = console ? benchmark::RunSpecifiedBenchmarks(&display) : benchmark::RunSpecifiedBenchmarks();
+    if (opt.out) ran = benchmark::RunSpecifiedBenchmarks(console ? &display : nullptr, &file_reporter);
+    else ran = console ? benchmark::RunSpecifiedBenchmarks(&display) : benchmark::RunSpecifiedBenchmarks();
   } catch (...) {
     benchmark::ClearRegisteredBenchmarks();
     sb.release();
@@ -622,18 +851,36 @@ int run_speed(const speed_suite& suite, const registry& reg, const speed_options
     if (!tmp.empty()) fs::remove(tmp, ec);
     return 2;
   }
+  const bool listing = has_flag(args, "benchmark_list_tests");
+  const std::vector<row_summary> rows = summarise(sb, opt.out ? file_reporter.runs() : display.runs());
   std::string summary;
-  if (console && !has_flag(args, "benchmark_list_tests")) {
-    summary = summary_table(sb, display.runs(), repetitions);
+  if (console && !listing) {
+    summary = summary_table(sb, rows, repetitions);
     fmt::print("{}", summary);
   }
   if (opt.out) {
+    // Google Benchmark wrote its JSON to tmp; the summary's fields are added and the whole file
+    // written in place of speed.json at once.
     std::error_code ec;
-    fs::rename(tmp, final_json, ec);
-    if (ec) {
-      fs::remove(tmp);
-      throw input_error(fmt::format("cannot write {}: {}", final_json.string(), ec.message()));
+    try {
+      std::ifstream in(tmp);
+      std::stringstream text;
+      text << in.rdbuf();
+      // Google Benchmark writes NaN (the cv of a counter that is 0 in every repetition) as a bare
+      // token, which JSON does not have: null instead.
+      static const std::regex non_finite(R"(: (-?nan|-?NaN|-?inf|-?Infinity)([,\n]))");
+      // ordered: Google Benchmark's field order stays as it wrote it
+      nlohmann::ordered_json j = nlohmann::ordered_json::parse(std::regex_replace(text.str(), non_finite, ": null$2"));
+      if (!listing) annotate_json(j, sb, rows);
+      write_file_atomic(final_json, j.dump(2) + "\n");
+    } catch (const nlohmann::ordered_json::exception& e) {
+      fs::remove(tmp, ec);
+      throw io_error(fmt::format("cannot read back Google Benchmark's output {}: {}", tmp.string(), e.what()));
+    } catch (...) {
+      fs::remove(tmp, ec);
+      throw;
     }
+    fs::remove(tmp, ec);
     if (!summary.empty()) write_file_atomic(*opt.out / "speed.txt", summary);
     fmt::print("wrote {}\n", final_json.string());
   }

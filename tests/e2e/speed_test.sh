@@ -42,7 +42,7 @@ for k in ["adambench.build.git_commit", "adambench.build.compiler", "adambench.b
 assert c["adambench.threads"] == "2", c["adambench.threads"]
 rows = [b for b in j["benchmarks"] if b["run_type"] == "iteration"]
 names = {b["run_name"] for b in rows}
-for want in ["probe/28B/flat_1K/threads:2/real_time", "probe/36B/mine/threads:2/real_time",
+for want in ["probe/28B/flat_1K/threads:2/manual_time", "probe/36B/mine/threads:2/manual_time",
              "eigen/adam/flat_1K/threads:2/real_time", "libtorch/adam+ams/many_small/threads:2/real_time",
              "eigen/adam+ams/mine/threads:2/real_time"]:
     assert want in names, "missing " + want + " in " + str(sorted(names))
@@ -52,6 +52,19 @@ for b in rows:
     assert (b["params"], b["tensors"]) == want_n, (b["name"], b["params"], b["tensors"])
     if b["name"].startswith("eigen/"):
         assert b["probe_fraction"] > 0 and b["speedup_vs_libtorch"] > 0, b["name"]
+        assert b["speedup_vs_best_libtorch"] > 0, b["name"]
+        assert b["over_limit"] in (True, False) and "limit_fraction" in b, b["name"]
+        assert b["over_limit"] == ("measurement_problem" in b), b["name"]
+    # Memory per step, from the allocation hook: the probe and Eigen allocate nothing per step;
+    # torch::optim::Adam allocates its temporaries (denominators) on every step.
+    if b["name"].startswith(("eigen/", "probe/")):
+        assert b["extra_bytes_per_step"] == 0, (b["name"], b["extra_bytes_per_step"])
+    # (a peak: it steps one tensor at a time, so at least one temporary of a 1,024-float tensor)
+    if b["name"].startswith("libtorch/") and "many_small" in b["name"]:
+        assert b["extra_bytes_per_step"] >= 4 * 1024, (b["name"], b["extra_bytes_per_step"])
+    if b["name"].startswith("probe/"):
+        for v in ("loop", "packet", "stream"):
+            assert b["probe_%s_params_per_second" % v] > 0, (b["name"], v)
     if "/adam+ams/" in b["name"] or b["name"].startswith("probe/36B"):
         assert abs(b["bytes_per_second"] / b["params_per_second"] - 36) < 1e-6, b["name"]
     else:
@@ -59,9 +72,19 @@ for b in rows:
 aggs = {b["aggregate_name"] for b in j["benchmarks"] if b["run_type"] == "aggregate"}
 assert {"mean", "median", "stddev", "min", "max"} <= aggs, aggs
 assert len(rows) == 2 * 3 * 2 * 3, len(rows)  # repetitions x shapes x amsgrad x (probe, libtorch, eigen)
+summary = {r["name"]: r for r in j["adambench_rows"]}
+assert len(summary) == 3 * 2 * 3, len(summary)
+e = summary["eigen/adam/many_small/threads:2"]
+assert e["params"] == 10240000 and e["tensors"] == 10000 and e["extra_bytes_per_step"] == 0, e
+if not e["over_limit"]:
+    assert e["best_libtorch"] == "libtorch" and e["vs_best_libtorch"]["median"] > 0 and "libtorch" in e["vs_libtorch"], e
+else:
+    assert e["measurement_problem"] and "vs_best_libtorch" not in e, e
 print("json ok")
 EOF
-grep -q "of probe" "$tmp/a/speed.txt" || fail "summary lacks the probe column"
+grep -q "of limit" "$tmp/a/speed.txt" || fail "summary lacks the limit column"
+grep -q "vs best LibTorch" "$tmp/a/speed.txt" || fail "summary lacks the vs best LibTorch column"
+grep -q "extra/step" "$tmp/a/speed.txt" || fail "summary lacks the memory column"
 
 # 2. Google Benchmark's compare.py works unchanged on two outputs (when it and scipy are installed).
 cmp=$(dpkg -L libbenchmark-tools 2>/dev/null | grep '/compare.py$' | head -1 || true)
@@ -104,7 +127,11 @@ min_time = 0.2
 EOF
 "$cli" speed "$tmp/long.toml" --out "$tmp/int" >"$tmp/int.log" 2>&1 &
 pid=$!
-sleep 2
+# Signal only once benchmarks run (the handler is installed by then; a SIGINT that arrives while
+# the process is still loading LibTorch on a busy machine would be ignored, as bash ignores it in
+# background jobs).
+for _ in $(seq 120); do grep -q "^Running" "$tmp/int.log" 2>/dev/null && break; sleep 0.5; done
+sleep 1
 kill -INT $pid
 rc=0; wait $pid || rc=$?
 [ "$rc" = 130 ] || { cat "$tmp/int.log"; fail "interrupted run exited $rc, expected 130"; }

@@ -1,10 +1,14 @@
 // The speed runner's inputs: shipped model shape lists, model files, the [speed] suite table, and
 // the bandwidth probe's access pattern. (Speed targets are benchmark results, not timed tests.)
+#include "core/optimizer.h"
 #include "core/suite.h"
+#include "runners/alloc_hook.h"
 #include "runners/probe.h"
 #include "runners/speed.h"
 
 #include <catch2/catch.hpp>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -154,10 +158,12 @@ TEST_CASE("speed: the probe moves Adam's bytes: reads p, g, m, v; writes p, m, v
       for (auto& x : g) gv.push_back(x.view());
       bandwidth_probe pr(pv, gv, ams, threads);
       CHECK(pr.numel() == 40000 + 1 + 0 + 51);
-      // m, v (and max_v) start at 0: p <- m, m <- v, v <- (max_v <-) p + g.
-      pr.step();
-      pr.step();
-      pr.step();
+      // m, v (and max_v) start at 0: p <- m, m <- v, v <- (max_v <-) p + g. Every variant moves
+      // the same values (a variant that dropped a load or a store would break the cycle).
+      using V = bandwidth_probe::variant;
+      pr.step(V::loop);
+      pr.step(V::packet);
+      pr.step(V::stream);
       for (std::size_t t = 0; t < p.size(); ++t)
         for (std::int64_t i = 0; i < p[t].numel(); ++i) {
           const double p0 = 1.0 + static_cast<double>(i % 7);
@@ -168,7 +174,80 @@ TEST_CASE("speed: the probe moves Adam's bytes: reads p, g, m, v; writes p, m, v
     }
 }
 
+TEST_CASE("speed: each probe variant alone runs the cycle") {
+  using V = bandwidth_probe::variant;
+  for (V var : {V::loop, V::packet, V::stream}) {
+    INFO(bandwidth_probe::variant_name(var));
+    // 40,003 elements: several work items, a SIMD tail, and a misaligned-length last chunk.
+    host_tensor p(dtype::float32, shape_t{40003}), g(dtype::float32, shape_t{40003});
+    for (std::int64_t i = 0; i < p.numel(); ++i) {
+      p.set(i, 2.0 + static_cast<double>(i % 5));
+      g.set(i, 0.25);
+    }
+    std::vector<tensor_view> pv{p.view()}, gv{g.view()};
+    bandwidth_probe pr(pv, gv, false, 2);
+    for (int k = 0; k < 3; ++k) pr.step(var);
+    for (std::int64_t i = 0; i < p.numel(); ++i) REQUIRE(p.get(i) == 2.25 + static_cast<double>(i % 5));
+  }
+  CHECK(std::string(bandwidth_probe::variant_name(V::stream)) == "stream");
+}
+
 TEST_CASE("speed: machine facts for the context") {
-  CHECK(simd_description().find("floats per Eigen packet") != std::string::npos);
-  CHECK(last_level_cache_bytes() >= 0);
+  // The packet width follows the instruction set: 4, 8 or 16 floats on x86-64 (SSE, AVX, AVX-512).
+  const std::string simd = simd_description();
+  CHECK((simd.find("(4 floats per Eigen packet)") != std::string::npos || simd.find("(8 floats per Eigen packet)") != std::string::npos ||
+         simd.find("(16 floats per Eigen packet)") != std::string::npos));
+  // Every x86-64 and ARM server has a last-level cache of at least 256 KiB and below 4 GiB, and
+  // Linux lists it in sysfs (0 would mean the parse failed and the '*' marks vanish).
+  const std::int64_t llc = last_level_cache_bytes();
+  CHECK(llc >= (std::int64_t{256} << 10));
+  CHECK(llc < (std::int64_t{4} << 30));
+}
+
+TEST_CASE("speed: the allocation hook sees a known allocation, and none in an Eigen step") {
+  REQUIRE(alloc_hook::available());
+  // A known allocation: 3 MiB held at once (two blocks), then freed: the peak is what was held.
+  alloc_hook::arm();
+  {
+    std::vector<char> a(1 << 20, 1), b(2 << 20, 2);
+    CHECK(a[5] + b[7] == 3);
+  }
+  const std::int64_t peak = alloc_hook::disarm();
+  CHECK(peak >= (3 << 20));
+  CHECK(peak < (3 << 20) + (1 << 16));
+  // aligned_alloc and posix_memalign (LibTorch's CPU allocator) are seen too, and free balances them.
+  alloc_hook::arm();
+  void* q = std::aligned_alloc(64, 1 << 20);
+  void* r = nullptr;
+  REQUIRE(posix_memalign(&r, 64, 1 << 20) == 0);
+  REQUIRE(q);
+  std::memset(q, 1, 1 << 20);  // used, so the compiler cannot drop the allocation
+  std::memset(r, 2, 1 << 20);
+  CHECK(static_cast<volatile char*>(q)[9] + static_cast<volatile char*>(r)[9] == 3);
+  std::free(q);
+  std::free(r);
+  void* s = std::malloc(100);
+  std::free(s);
+  CHECK(alloc_hook::disarm() >= (2 << 20));
+  // Disarmed: nothing counted.
+  alloc_hook::arm();
+  CHECK(alloc_hook::disarm() == 0);
+
+  // Eigen allocates nothing per step once bound (its state lives from bind on).
+  registry& reg = default_registry();
+  host_tensor p(dtype::float32, shape_t{100000}), g(dtype::float32, shape_t{100000});
+  std::vector<tensor_view> pv{p.view()}, gv{g.view()};
+  auto opt = reg.at("eigen").make(adam_config{}, impl_options{2}, dtype::float32);
+  opt->bind(pv, gv);
+  opt->step();  // the first parallel region starts OpenMP's threads (their allocations are not a step's)
+  alloc_hook::arm();
+  opt->step();
+  CHECK(alloc_hook::disarm() == 0);
+  // torch::optim::Adam allocates a temporary of the parameter's size (or more) on every step.
+  auto lt = reg.at("libtorch").make(adam_config{}, impl_options{2}, dtype::float32);
+  lt->bind(pv, gv);
+  lt->step();
+  alloc_hook::arm();
+  lt->step();
+  CHECK(alloc_hook::disarm() >= 100000 * 4);
 }

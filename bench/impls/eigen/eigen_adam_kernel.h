@@ -153,12 +153,19 @@ class eigen_adam final : public optimizer {
     const bool maximize = (M == mutant::maximize_ignored) ? false : c.maximize;
     const bool lerp_low = s.w1 < 0.5;
     const std::int64_t nwork = static_cast<std::int64_t>(work_.size());
-#pragma omp parallel for schedule(static) num_threads(threads_) if (nwork > 1 && threads_ > 1)
-    for (std::int64_t w = 0; w < nwork; ++w) {
+    auto one = [&](std::int64_t w) {
       const work_item& it = work_[w];
       tensor& tn = tensors_[it.tensor];
       update(tn, it.offset, it.len, s, maximize, lerp_low, it.offset + it.len == tn.n);
+    };
+    // One thread: no parallel region at all (even an if(false) region makes libgomp allocate and
+    // free a team on every step, which the speed runner's allocation hook reports).
+    if (nwork <= 1 || threads_ <= 1) {
+      for (std::int64_t w = 0; w < nwork; ++w) one(w);
+      return;
     }
+#pragma omp parallel for schedule(static) num_threads(threads_)
+    for (std::int64_t w = 0; w < nwork; ++w) one(w);
   }
 
  private:

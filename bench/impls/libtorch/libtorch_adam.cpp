@@ -5,6 +5,8 @@
 #include <torch/optim/adam.h>
 #include <torch/optim/adamw.h>
 #include <torch/version.h>
+#include <cmath>
+#include <sstream>
 #include <type_traits>
 
 namespace adambench {
@@ -33,11 +35,13 @@ class torch_optim final : public optimizer {
   void bind(std::span<const tensor_view> params, std::span<const tensor_view> grads) override {
     params_.clear();
     grads_.clear();
+    neg_.clear();
     dev_.clear();
     for (std::size_t i = 0; i < params.size(); ++i) {
       at::Tensor p = dev_.param(params[i], type_);
       grads_.push_back(dev_.grad(grads[i], type_));
-      p.mutable_grad() = grads_.back();
+      if (negate_grads()) neg_.push_back(at::empty_like(grads_.back()));
+      p.mutable_grad() = negate_grads() ? neg_.back() : grads_.back();
       params_.push_back(p);
     }
     Options o(cfg_.lr);
@@ -60,6 +64,8 @@ class torch_optim final : public optimizer {
 
   void step() override {
     dev_.grads_in(grads_);
+    if (negate_grads())
+      for (std::size_t i = 0; i < grads_.size(); ++i) at::neg_out(neg_[i], grads_[i]);
     opt_->step();
     dev_.params_out(params_);
   }
@@ -89,36 +95,61 @@ class torch_optim final : public optimizer {
   }
 
  private:
+  // torch.optim defines maximize as stepping on -grad (its first op); the C++ frontend has no
+  // maximize option up to at least 2.15, so the optimizer is handed the negated gradient.
+  bool negate_grads() const {
+    if constexpr (has_maximize<Options>) return false;
+    return cfg_.maximize;
+  }
+
   // The state map is keyed by the TensorImpl address: a string in LibTorch 1.x, a void* in 2.x.
   auto key(const at::Tensor& p) {
     using map_t = std::remove_reference_t<decltype(opt_->state())>;
     using key_t = typename map_t::key_type;
-    if constexpr (std::is_same_v<key_t, std::string>)
-      return c10::guts::to_string(p.unsafeGetTensorImpl());
-    else
+    if constexpr (std::is_same_v<key_t, std::string>) {
+      std::ostringstream os;  // what LibTorch 1.x's c10::guts::to_string did (gone in 2.x)
+      os << p.unsafeGetTensorImpl();
+      return os.str();
+    } else
       return static_cast<key_t>(p.unsafeGetTensorImpl());
   }
 
   adam_config cfg_;
   dtype type_;
   device_mirror dev_;
-  std::vector<at::Tensor> params_, grads_;
+  std::vector<at::Tensor> params_, grads_, neg_;
   std::unique_ptr<Opt> opt_;
 };
 
+/// Whether the linked torch::optim::Adam updates m as torch.optim does (lerp_): after an inf
+/// gradient and a finite one, m is NaN with lerp_ (inf + w * (g - inf)) and stays inf with
+/// mul_/add_. Measured once on a 1-element tensor rather than assumed from the version.
+bool updates_m_like_torch_optim() {
+  static const bool yes = [] {
+    at::Tensor p = at::zeros({1}, at::kFloat), g = at::full({1}, INFINITY, at::kFloat);
+    p.mutable_grad() = g;
+    torch::optim::Adam opt(std::vector<at::Tensor>{p}, torch::optim::AdamOptions(1e-3));
+    opt.step();
+    g.fill_(1.0);
+    opt.step();
+    for (auto& [k, st] : opt.state()) return std::isnan(static_cast<torch::optim::AdamParamState&>(*st).exp_avg().item<float>());
+    return false;
+  }();
+  return yes;
+}
+
 support libtorch_supports(const adam_config& c, const case_features& f) {
   if (is_16bit(f.type)) return support::no("CPU implementation: only float32/float64");
-  if (c.maximize && !has_maximize<torch::optim::AdamOptions>)
-    return support::no(fmt::format("LibTorch {} C++ AdamOptions has no maximize option", TORCH_VERSION));
-  if (f.nonfinite_then_more_steps)
-    return support::no("C++ torch::optim updates m with mul_/add_ where torch.optim uses lerp_: after a "
-                       "±inf gradient m stays ±inf here and becomes NaN in the reference");
+  if (f.nonfinite_then_more_steps && !updates_m_like_torch_optim())
+    return support::no(fmt::format("LibTorch {} C++ torch::optim updates m with mul_/add_ where torch.optim uses lerp_ "
+                                   "(measured): after a ±inf gradient m stays ±inf here and becomes NaN in the reference",
+                                   TORCH_VERSION));
   return support::yes();
 }
 
 }  // namespace
 
-ADAMBENCH_REGISTER_IMPL("libtorch", fmt::format("torch::optim::Adam/AdamW of LibTorch {}", TORCH_VERSION), libtorch_supports,
+ADAMBENCH_REGISTER_IMPL("libtorch", fmt::format("torch::optim::Adam/AdamW of LibTorch {} (maximize: stepped on the negated gradient)", TORCH_VERSION), libtorch_supports,
        [](const adam_config& c, const impl_options& o, dtype d) -> std::unique_ptr<optimizer> {
          at::set_num_threads(std::max(1, o.threads));
          if (c.kind == algo::adam)

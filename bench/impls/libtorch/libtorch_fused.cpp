@@ -5,6 +5,9 @@
 #include "core/optimizer.h"
 
 #include <ATen/ATen.h>
+#include <cmath>
+#include <map>
+#include <tuple>
 #if __has_include(<ATen/ops/_fused_adam.h>)
 #define ADAMBENCH_HAS_FUSED_ADAM 1
 #endif
@@ -32,6 +35,36 @@ void call_fused(const adam_config& c, at::TensorList p, at::TensorList g, at::Te
   throw std::runtime_error(fmt::format("LibTorch {} has no at::_fused_{}_", torch_version(), to_string(c.kind)));
 }
 
+/// Whether the kernel advances the step tensors itself. torch.optim's fused path adds 1 to them
+/// before the call (`_foreach_add_(state_steps, 1)`) and the kernels of LibTorch 2.x read them
+/// as they are; measured once per device on a 1-element tensor rather than assumed.
+bool kernel_advances_step(const adam_config& c, dtype d, bool cuda) {
+  const at::Device dv = cuda ? at::Device(at::kCUDA) : at::Device(at::kCPU);
+  auto o = at::TensorOptions().dtype(scalar_type(d)).device(dv);
+  at::Tensor p = at::ones({1}, o), g = at::ones({1}, o), m = at::zeros({1}, o), v = at::zeros({1}, o);
+  at::Tensor s = at::ones({}, at::TensorOptions().dtype(at::kFloat).device(dv));
+  call_fused(c, {p}, {g}, {m}, {v}, {}, {s});
+  return s.item<float>() != 1.0f;
+}
+
+/// Whether the CPU kernel's amsgrad maximum keeps max_v finite where torch.optim's
+/// torch.maximum gives NaN. Measured on a 1-element tensor (all of it in the kernel's scalar tail,
+/// where LibTorch 2.15's CPU kernel was seen to do so) with a NaN gradient.
+bool amsgrad_max_drops_nan(const adam_config& c, dtype d) {
+  adam_config a = c;
+  a.amsgrad = true;
+  auto o = at::TensorOptions().dtype(scalar_type(d));
+  at::Tensor p = at::ones({1}, o), g = at::full({1}, NAN, o), m = at::zeros({1}, o), v = at::zeros({1}, o);
+  at::Tensor vm = at::zeros({1}, o), s = at::ones({}, at::TensorOptions().dtype(at::kFloat));
+  call_fused(a, {p}, {g}, {m}, {v}, {vm}, {s});
+  return !std::isnan(vm.to(at::kDouble).item<double>());
+}
+
+adam_config without_amsgrad(adam_config c) {
+  c.amsgrad = false;
+  return c;
+}
+
 /// Runs the op once on a 1-element tensor: the only honest way to know a kernel exists.
 support probe(const adam_config& c, dtype d, bool cuda = false) {
   try {
@@ -51,12 +84,19 @@ support probe(const adam_config& c, dtype d, bool cuda = false) {
 
 class fused_adam final : public aten_optimizer {
  public:
-  fused_adam(const adam_config& c, dtype d, bool cuda = false) : aten_optimizer(c, d, cuda) {}
+  fused_adam(const adam_config& c, dtype d, bool cuda = false) : aten_optimizer(c, d, cuda) {
+    static std::map<std::tuple<int, int, bool>, bool> cache;  // (algo, dtype, device)
+    const auto key = std::make_tuple(static_cast<int>(cfg_.kind), static_cast<int>(d), cuda);
+    auto it = cache.find(key);
+    if (it == cache.end()) it = cache.emplace(key, kernel_advances_step(without_amsgrad(cfg_), d, cuda)).first;
+    advances_ = it->second;
+  }
 
   void step() override {
     ++step_;
     if (params_.empty()) return;
     dev_.grads_in(grads_);
+    if (!advances_) at::_foreach_add_(steps_, 1.0);  // as torch.optim's _fused_adam does
     call_fused(cfg_, params_, grads_, m_, v_, vmax_, steps_);
     dev_.params_out(params_);
   }
@@ -75,6 +115,7 @@ class fused_adam final : public aten_optimizer {
     return steps_.empty() ? step_ : static_cast<std::int64_t>(steps_[0].item<double>());
   }
 
+  bool advances_ = true;  // the kernel advances the step tensors itself
   std::vector<at::Tensor> steps_;
 };
 
@@ -87,6 +128,15 @@ ADAMBENCH_REGISTER_IMPL("libtorch-fused", "at::_fused_adam_/_fused_adamw_ (one f
          auto k = std::make_pair(static_cast<int>(c.kind) * 2 + c.amsgrad, static_cast<int>(f.type));
          auto it = cache.find(k);
          if (it == cache.end()) it = cache.emplace(k, probe(c, f.type)).first;
+         if (!it->second.ok || !c.amsgrad || !f.nonfinite_grad) return it->second;
+         static std::map<int, bool> drops;  // per dtype
+         auto jt = drops.find(static_cast<int>(f.type));
+         if (jt == drops.end()) jt = drops.emplace(static_cast<int>(f.type), amsgrad_max_drops_nan(c, f.type)).first;
+         if (jt->second)
+           return support::no(fmt::format("at::_fused_{}_'s CPU kernel in LibTorch {} keeps max_v finite where torch.optim's "
+                                          "maximum gives NaN (measured with a NaN gradient on a 1-element tensor, the kernel's "
+                                          "scalar tail): amsgrad with non-finite gradients disagrees",
+                                          to_string(c.kind), torch_version()));
          return it->second;
        },
        [](const adam_config& c, const impl_options& o, dtype d) -> std::unique_ptr<optimizer> {
