@@ -114,7 +114,8 @@ PY
 printf 'this is not a database\n%.0s' {1..200} >"$tmp/garbage.db"
 $PY -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('create table t(x)'); c.commit()" "$tmp/foreign.db"
 cp "$tmp/tail.db" "$tmp/newer.db"; $PY -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('pragma user_version=99'); c.commit()" "$tmp/newer.db"
-for db in corrupt garbage foreign newer; do
+cp "$tmp/step.db" "$tmp/truncated.db"; truncate -s $(( $(stat -c %s "$tmp/step.db") / 2 )) "$tmp/truncated.db"
+for db in corrupt truncated garbage foreign newer; do
   sum=$(sha256sum <"$tmp/$db.db")
   check "$db database: add -> 2, one line" 2 --stderr-lines 1 -- "$CLI" history add "$tmp/flat/run00/speed.json" --db "$tmp/$db.db"
   check "$db database: show -> 2" 2 --stderr-lines 1 -- "$CLI" history show --db "$tmp/$db.db"
