@@ -1,11 +1,37 @@
 #include "adam_reference.h"
 
+#include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
 
 namespace adambench {
 
-reference_adam::reference_adam(const adam_config& c) : cfg_(c.validated()) {}
+namespace {
+// Smallest normal number of a dtype: with gradual underflow a rounding's absolute error below it is
+// at most eta = half the smallest subnormal spacing, and eta / u is exactly this number for every
+// IEEE binary format (docs/tolerances.md, "Underflow").
+double smallest_normal(dtype d) {
+  switch (d) {
+    case dtype::float64: return 0x1p-1022;
+    case dtype::float32: return 0x1p-126;
+    case dtype::bfloat16: return 0x1p-126;
+    case dtype::float16: return 0x1p-14;
+  }
+  return 0x1p-126;
+}
+double unit_roundoff(dtype d) {
+  switch (d) {
+    case dtype::float64: return 0x1p-53;
+    case dtype::float32: return 0x1p-24;
+    case dtype::bfloat16: return 0x1p-8;
+    case dtype::float16: return 0x1p-11;
+  }
+  return 0x1p-24;
+}
+}  // namespace
+
+reference_adam::reference_adam(const adam_config& c, dtype arithmetic)
+    : cfg_(c.validated()), tiny_(smallest_normal(arithmetic)), u_(unit_roundoff(arithmetic)) {}
 
 void reference_adam::init(std::vector<std::vector<double>> params) {
   st_ = {};
@@ -58,6 +84,7 @@ void reference_adam::step(const std::vector<std::vector<double>>& grads) {
   const double bc2 = 1.0 - std::pow(c.beta2, t);               // bias_correction2
   const double step_size = c.lr / bc1;                          // step_size = lr / bias_correction1
   const double bc2_sqrt = std::sqrt(bc2);                       // bias_correction2_sqrt
+  const double T = tiny_;  // one rounding that may underflow, in units of u (docs/tolerances.md)
   for (std::size_t i = 0; i < grads.size(); ++i) {
     auto& p = st_.params[i];
     auto& m = st_.m[i];
@@ -73,16 +100,18 @@ void reference_adam::step(const std::vector<std::vector<double>>& grads) {
       if (c.maximize) g = -g;                                   // grad = -grad if maximize
       if (c.kind == algo::adamw) {
         p[k] = p[k] * (1.0 - c.lr * c.weight_decay);            // AdamW: param.mul_(1 - lr * wd)
-        bp[k] = bp[k] * std::fabs(1.0 - c.lr * c.weight_decay) + std::fabs(p[k]);
+        bp[k] = bp[k] * std::fabs(1.0 - c.lr * c.weight_decay) + std::fabs(p[k]) + T;
       } else if (c.weight_decay != 0.0) {
         g = g + c.weight_decay * p[k];                          // Adam: grad.add(param, alpha=wd)
-        bg = c.weight_decay * bp[k] + std::fabs(g) + c.weight_decay * std::fabs(p[k]);
+        bg = c.weight_decay * bp[k] + std::fabs(g) + c.weight_decay * std::fabs(p[k]) + T;
       }
       const double m_old = m[k], v_old = v[k];
       m[k] = aten_lerp(m[k], g, 1.0 - c.beta1);                 // exp_avg.lerp_(grad, 1 - beta1)
-      bm[k] = c.beta1 * bm[k] + (1.0 - c.beta1) * bg + 2.0 * (std::fabs(m_old) + std::fabs(g));
+      // Up to two products (lerp's weight*(g-m), or beta1*m and (1-beta1)*g) can underflow.
+      bm[k] = c.beta1 * bm[k] + (1.0 - c.beta1) * bg + 2.0 * (std::fabs(m_old) + std::fabs(g)) + 2.0 * T;
       v[k] = v[k] * c.beta2 + (1.0 - c.beta2) * g * g;          // exp_avg_sq.mul_(b2).addcmul_(g, g, 1-b2)
-      bv[k] = c.beta2 * bv[k] + 2.0 * (1.0 - c.beta2) * std::fabs(g) * bg + 3.0 * (v_old + g * g);
+      // Three products can underflow: v*beta2, g*g and (1-beta2)*g*g (g ~ 1e-20 in float32).
+      bv[k] = c.beta2 * bv[k] + 2.0 * (1.0 - c.beta2) * std::fabs(g) * bg + 3.0 * (v_old + g * g) + 3.0 * T;
       double vh = v[k], bvh = bv[k];
       if (c.amsgrad) {
         // torch.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq): NaN propagates.
@@ -93,14 +122,23 @@ void reference_adam::step(const std::vector<std::vector<double>>& grads) {
         bvh = bd_.vmax[i][k];
       }
       const double sq = std::sqrt(vh);
-      const double bsq = (sq > 0 ? bvh / (2.0 * sq) : 0.0) + sq;
+      // v's error e = u*bvh reaches sqrt(v) as |sqrt(v') - sqrt(v)| <= e / (sqrt(v) + sqrt(max(v-e, 0)))
+      // (e / (2 sqrt(v)) while e << v) and never more than sqrt(e): that caps it where v is
+      // subnormal or zero and e is as large as v itself.
+      double bsq_in = 0.0;
+      if (bvh > 0) {
+        const double lin = bvh / (sq + std::sqrt(std::max(vh - u_ * bvh, 0.0)));
+        const double hol = std::sqrt(bvh / u_);
+        bsq_in = lin < hol ? lin : hol;
+      }
+      const double bsq = bsq_in + sq;
       const double denom = sq / bc2_sqrt + c.eps;               // (sqrt(v) / sqrt(bc2)).add_(eps)
       const double bden = bsq / bc2_sqrt + 2.0 * denom;
       const double r = m[k] / denom;
-      const double br = bm[k] / denom + std::fabs(m[k]) * bden / (denom * denom) + std::fabs(r);
+      const double br = bm[k] / denom + std::fabs(m[k]) * bden / (denom * denom) + std::fabs(r) + T;
       const double upd = (-step_size) * r;
       p[k] = p[k] + upd;                                        // param.addcdiv_(m, denom, -step_size)
-      bp[k] = bp[k] + step_size * br + 2.0 * std::fabs(upd) + std::fabs(p[k]);
+      bp[k] = bp[k] + step_size * br + 2.0 * std::fabs(upd) + std::fabs(p[k]) + T;
     }
   }
 }

@@ -14,7 +14,9 @@ namespace adambench {
 ///   ref.init({{1.0, 2.0}});  ref.step({{0.1, -0.2}});  ref.state().params[0][0];
 class reference_adam {
  public:
-  explicit reference_adam(const adam_config& c);
+  /// `arithmetic` is the dtype the implementation under test computes in (float32 for 16-bit
+  /// parameters, whose state is float32): it sets the underflow term of bounds() (docs/tolerances.md).
+  explicit reference_adam(const adam_config& c, dtype arithmetic = dtype::float64);
   /// Takes the starting parameters; m, v, max_v start at zero and the step counter at 0.
   void init(std::vector<std::vector<double>> params);
   /// Replaces m, v, max_v and the step counter (params are kept).
@@ -26,11 +28,15 @@ class reference_adam {
   /// Running error bounds (Wilkinson-style), one per value of state(): an implementation that
   /// rounds each operation to unit roundoff u, in any order PyTorch's formulas allow, stays
   /// within a small multiple of u * bound of the exact result. Arrays mirror params, m, v, vmax.
+  /// Each rounding that can underflow adds the arithmetic dtype's smallest normal number: with
+  /// gradual underflow a rounding errs by at most u*|x| + eta, and eta / u is that number.
   const adam_state& bounds() const { return bd_; }
   const adam_config& config() const { return cfg_; }
 
  private:
   adam_config cfg_;
+  double tiny_;  // eta / u of the arithmetic dtype: its smallest normal number
+  double u_;     // unit roundoff of the arithmetic dtype
   adam_state st_;
   adam_state bd_;
 };

@@ -9,12 +9,15 @@ packages=(
   libtorch-dev libeigen3-dev libfmt-dev catch2 libbenchmark-dev libbenchmark-tools
   nlohmann-json3-dev libcli11-dev libtomlplusplus-dev zlib1g-dev libzip-dev
   libsqlite3-dev   # adambench history: the results store (docs/history.md)
+  libvalijson-dev   # JSON Schema validation of result files before the gate believes them (schemas/)
   libopenblas0-pthread   # Debian's LibTorch calls BLAS: the reference BLAS is 3x slower (design.md §10)
   python3-numpy python3-matplotlib dataset-fashion-mnist
   chromium   # headless: tests/e2e/report_test.sh renders the HTML report
+  python3-jsonschema python3-pil   # scripts/report.py validates inputs against schemas/; the browser test reads screenshots
   python3-scipy   # Google Benchmark's tools/compare.py (U test) on `adambench speed` outputs
   protobuf-compiler libprotobuf-dev libboost-dev   # TensorBoard event files: protoc, libprotobuf, Boost.CRC
   python3-venv python3-crcmod   # tests: the TensorBoard venv (scripts/tb-venv.sh), the independent CRC check
+  python3-yaml   # tests/ci/test_workflow.py parses .github/workflows/adambench.yml
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -9,18 +9,77 @@
 #include "runners/replay.h"
 #include "runners/speed.h"
 
+#include "core/results.h"
+
 #include <CLI/CLI.hpp>
+#include <charconv>
+#include <climits>
+#include <filesystem>
 #include <fmt/format.h>
+#include <fstream>
+#include <regex>
 #include <thread>
+#include <torch/version.h>  // a macro header: no LibTorch compile cost
+#include <unistd.h>
 
 namespace adambench {
+namespace {
+
+// Integer options: "--threads must be ≥ 1" rather than CLI11's range with a 309-digit bound.
+CLI::Validator int_at_least(long long lo) {
+  return CLI::Validator(
+      [lo](std::string& s) -> std::string {
+        long long v = 0;
+        const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+        const std::string shown = s.size() > 24 ? s.substr(0, 24) + "..." : s;
+        if (ec == std::errc::result_out_of_range || (ec == std::errc() && end == s.data() + s.size() && v > INT_MAX))
+          return fmt::format("must be ≤ {} (got {})", INT_MAX, shown);
+        if (ec != std::errc() || end != s.data() + s.size()) return fmt::format("must be an integer (got '{}')", shown);
+        if (v < lo) return fmt::format("must be ≥ {} (got {})", lo, v);
+        return {};
+      },
+      "");  // the help shows INT; the bound is in the error
+}
+
+// `--filter REGEX` is ECMAScript, searched in case names; a bad pattern is bad input.
+void check_regex(const std::string& re, const char* flag) {
+  try {
+    std::regex r(re);
+  } catch (const std::regex_error& e) {
+    throw input_error(fmt::format("{} '{}': not a regular expression ({})", flag, re, e.what()));
+  }
+}
+
+// `--out` is tested before a run that may take hours: create it, write and remove a probe file.
+// Failing is the environment's fault, not the input's: io_error, exit 4.
+void check_out_dir(const std::filesystem::path& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw io_error(fmt::format("--out {}: cannot create the folder: {}", dir.string(), ec.message()));
+  const fs::path probe = dir / fmt::format(".adambench-write-test.{}", ::getpid());
+  {
+    std::ofstream f(probe);
+    if (!(f << "x") || !f.flush()) {
+      fs::remove(probe, ec);
+      throw io_error(fmt::format("--out {}: folder is not writable", dir.string()));
+    }
+  }
+  fs::remove(probe, ec);
+}
+
+}  // namespace
 
 int cli_main(int argc, char** argv, const registry& reg) {
   CLI::App app{"adambench: correctness, speed and convergence of Adam/AdamW implementations"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", fmt::format("adambench {} (commit {}, LibTorch {})", build_info().value("adambench_version", "?"),
+                                                git_commit(), TORCH_VERSION));
   int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  app.add_option("--threads", threads, "CPU threads for OpenMP and LibTorch (default: all hardware threads)")
-      ->check(CLI::PositiveNumber);
+  const char* threads_help = "CPU threads for OpenMP and LibTorch (default: all hardware threads)";
+  app.add_option("--threads", threads, threads_help)->check(int_at_least(1));
+  // Global options may also follow the subcommand (`agree --threads 2`): each runner declares them too.
+  auto add_globals = [&](CLI::App* c) { c->add_option("--threads", threads, threads_help)->check(int_at_least(1)); };
 
   // agree
   auto* agree = app.add_subcommand("agree", "every implementation against the float64 reference");
@@ -32,11 +91,15 @@ int cli_main(int argc, char** argv, const registry& reg) {
   agree->add_option("suite", suite_path, "suite file (TOML) or the name of a shipped suite (default: default)");
   agree->add_option("--impl", impls, "implementations to run (repeatable; default: the suite's list)");
   agree->add_option("--dtype", dtypes, "float32, float64, bfloat16, float16 (default: the suite's list)");
-  agree->add_option("--seeds", seeds, "run seeds 0..N-1 instead of the suite's")->check(CLI::PositiveNumber);
-  agree->add_option("--out", out_dir, "folder for agree.json");
+  agree->add_option("--seeds", seeds, "run seeds 0..N-1 instead of the suite's")->check(int_at_least(1));
+  agree->add_option("--out", out_dir, "folder for agree.json (checked as writable before the run)");
   agree->add_flag("--quiet", quiet, "no progress lines");
-  std::string agree_shard;
+  std::string agree_shard, agree_filter;
+  bool agree_allow_empty = false;
   agree->add_option("--shard", agree_shard, "run the I-th of N interleaved slices of the cases (join with `adambench merge`)");
+  agree->add_option("--filter", agree_filter, "run only cases whose name matches this regular expression (searched)");
+  agree->add_flag("--allow-empty", agree_allow_empty, "exit 0, not 3, when every selected case was skipped");
+  add_globals(agree);
 
   // replay
   auto* replay = app.add_subcommand("replay", "run an implementation over recorded gradients (numpy.savez trace)");
@@ -56,6 +119,7 @@ int cli_main(int argc, char** argv, const registry& reg) {
   replay->add_option("--steps", steps, "replay the first T steps (default: all)");
   replay->add_option("--out", out_file, "RESULT.npz: final pK, mK, vK (and vmaxK)")->required();
   replay->add_flag("--compare", ro.compare, "also run the reference and print agreement metrics (exit 1 if they disagree)");
+  add_globals(replay);
 
   // speed
   auto* speed = app.add_subcommand("speed", "step throughput against the machine's bandwidth (Google Benchmark)");
@@ -64,10 +128,15 @@ int cli_main(int argc, char** argv, const registry& reg) {
                 "--benchmark_min_time=SECONDS --benchmark_enable_random_interleaving=true. See docs/speed.md.");
   std::string sp_suite = "smoke", sp_out;
   std::vector<std::string> sp_impls;
-  bool sp_pin = false;
+  bool sp_pin = false, sp_quiet = false, sp_allow_empty = false;
+  std::string sp_filter;
   speed->add_option("suite", sp_suite, "suite file (TOML) with a [speed] table, or a shipped suite's name (default: smoke)");
   speed->add_option("--impl", sp_impls, "implementations to time (repeatable; default: the suite's list)");
-  speed->add_option("--out", sp_out, "folder for speed.json (Google Benchmark JSON) and speed.txt (summary)");
+  speed->add_option("--out", sp_out, "folder for speed.json (Google Benchmark JSON) and speed.txt (summary; checked as writable first)");
+  speed->add_option("--filter", sp_filter, "time only benchmarks whose name (IMPL/ALGO/SHAPE/threads:T) matches this regex (--benchmark_filter)");
+  speed->add_flag("--quiet", sp_quiet, "no progress lines (speed prints none: its table is its result)");
+  speed->add_flag("--allow-empty", sp_allow_empty, "exit 0, not 3, when every implementation's benchmark was skipped");
+  add_globals(speed);
   speed->add_flag("--pin", sp_pin, "pin OpenMP thread k to CPU k (sched_setaffinity)");
   std::string sp_shard;
   speed->add_option("--shard", sp_shard, "run the I-th of N interleaved slices of the shape lists (join with `adambench merge`)");
@@ -77,14 +146,16 @@ int cli_main(int argc, char** argv, const registry& reg) {
   std::string cv_suite = "smoke", cv_out, cv_data, cv_text;
   std::vector<std::string> cv_impls, cv_cases;
   int cv_seeds = 0;
-  bool cv_quiet = false;
+  bool cv_quiet = false, cv_allow_empty = false;
   converge->add_option("suite", cv_suite, "suite file (TOML) with a [converge] table, or a shipped suite's name (default: smoke)");
   converge->add_option("--impl", cv_impls, "implementations to train with (repeatable; sgd-momentum is the baseline; default: the suite's)");
-  converge->add_option("--case", cv_cases, "run only cases whose name contains this (repeatable)");
-  converge->add_option("--seeds", cv_seeds, "run seeds 0..N-1 instead of the suite's")->check(CLI::PositiveNumber);
+  converge->add_option("--filter,--case", cv_cases, "run only cases whose name matches this regex (repeatable: any; --case is an alias)");
+  converge->add_option("--seeds", cv_seeds, "run seeds 0..N-1 instead of the suite's")->check(int_at_least(1));
+  converge->add_flag("--allow-empty", cv_allow_empty, "exit 0, not 3, when every run was skipped");
+  add_globals(converge);
   converge->add_option("--data-dir", cv_data, "MNIST-format folder (default: /usr/share/datasets/fashion-mnist)");
   converge->add_option("--text", cv_text, "text corpus for char_lm (default: /usr/share/common-licenses/GPL-3)");
-  converge->add_option("--out", cv_out, "folder for converge.json and curves/*.csv");
+  converge->add_option("--out", cv_out, "folder for converge.json and curves/*.csv (checked as writable before the run)");
   converge->add_flag("--quiet", cv_quiet, "no progress lines");
   std::string cv_shard;
   converge->add_option("--shard", cv_shard, "run the I-th of N interleaved slices of the cases (join with `adambench merge`)");
@@ -102,8 +173,12 @@ int cli_main(int argc, char** argv, const registry& reg) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    fmt::print(stderr, "adambench: {}\n", e.what());
+    // CLI11 says "--threads: must be ≥ 1"; the project's wording is "--threads must be ≥ 1".
+    const std::string what = std::regex_replace(std::string(e.what()), std::regex("^(--[A-Za-z0-9-]+): must"), "$1 must");
+    fmt::print(stderr, "adambench: {}\n", what.substr(0, what.find('\n')));
     return 2;
   }
 
@@ -121,7 +196,11 @@ int cli_main(int argc, char** argv, const registry& reg) {
       if (!out_dir.empty()) o.out = out_dir;
       o.quiet = quiet;
       if (!agree_shard.empty()) o.shard = parse_shard(agree_shard);
+      if (!agree_filter.empty()) check_regex(agree_filter, "--filter");
+      o.filter = agree_filter;
+      o.allow_empty = agree_allow_empty;
       for (auto& n : o.impls) reg.at(n);  // unknown names fail before any work
+      if (o.out) check_out_dir(*o.out);
       return run_agree(suite, reg, o);
     }
     if (replay->parsed()) {
@@ -144,7 +223,15 @@ int cli_main(int argc, char** argv, const registry& reg) {
       so.pin = sp_pin;
       if (!sp_shard.empty()) so.shard = parse_shard(sp_shard);
       so.benchmark_args = speed->remaining();
+      so.allow_empty = sp_allow_empty;
+      if (!sp_filter.empty()) {
+        check_regex(sp_filter, "--filter");
+        for (auto& a : so.benchmark_args)
+          if (a.rfind("--benchmark_filter", 0) == 0) throw input_error("speed: give --filter or --benchmark_filter, not both");
+        so.benchmark_args.push_back("--benchmark_filter=" + sp_filter);
+      }
       for (auto& n : so.impls) reg.at(n);  // unknown names fail before any work
+      if (so.out) check_out_dir(*so.out);
       return run_speed(suite, reg, so);
     }
     if (converge->parsed()) {
@@ -160,7 +247,12 @@ int cli_main(int argc, char** argv, const registry& reg) {
       co.threads = threads;
       if (!cv_out.empty()) co.out = cv_out;
       co.quiet = cv_quiet;
+      co.allow_empty = cv_allow_empty;
       if (!cv_shard.empty()) co.shard = parse_shard(cv_shard);
+      for (auto& f : co.case_filter) check_regex(f, "--filter");
+      for (auto& n : co.impls)
+        if (n != sgd_baseline_name) reg.at(n);  // unknown names fail before any work
+      if (co.out) check_out_dir(*co.out);
       return run_converge(suite, reg, co);
     }
     if (auto rc = run_gate_commands(*gate)) return *rc;

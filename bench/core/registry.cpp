@@ -1,5 +1,7 @@
 #include "core/optimizer.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -16,9 +18,33 @@ const impl_entry* registry::find(const std::string& name) const {
   return nullptr;
 }
 
+namespace {
+// Edit distance with adjacent transpositions (optimal string alignment), for "did you mean".
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+  for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i)
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  return d[a.size()][b.size()];
+}
+}  // namespace
+
 const impl_entry& registry::at(const std::string& name) const {
   if (auto* e = find(name)) return *e;
-  throw input_error(fmt::format("unknown implementation '{}': known are {}", name, fmt::join(names(), ", ")));
+  std::string best;
+  std::size_t best_d = SIZE_MAX;
+  for (auto& e : entries_) {
+    const std::size_t d = edit_distance(name, e.name);
+    if (d < best_d) best_d = d, best = e.name;
+  }
+  // A suggestion only when it is plausibly a typo: at most half of the longer name differs.
+  const bool close = !best.empty() && best_d * 2 <= std::max(name.size(), best.size());
+  throw input_error(fmt::format("unknown implementation '{}'{}: known are {}", name,
+                                close ? fmt::format(" (did you mean '{}'?)", best) : "", fmt::join(names(), ", ")));
 }
 
 std::vector<std::string> registry::names() const {

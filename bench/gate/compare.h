@@ -1,10 +1,13 @@
 #pragma once
-/// The regression gate: compares candidate results against a baseline.
+/// The regression gate: compares candidate results against a baseline, and joins shards.
+///   coverage    every baseline result needs its counterpart; missing, newly skipped, errored or
+///               interrupted is a regression; results of different kinds, suites, thread counts or
+///               configurations are not compared at all (input_error); comparing nothing is too
 ///   agreement   absolute tolerances (no baseline needed) plus error growth against the baseline
-///   speed       two-sided Mann-Whitney U over repetitions AND a minimum effect size, on time and
-///               on the fraction of the in-run bandwidth probe (meaningful across machines)
-///   convergence deterministic cases exactly; seeded ones by final metric and steps-to-target
-///               with their confidence intervals
+///   speed       two-sided Mann-Whitney U over repetitions AND a minimum effect size (speed_gate.cpp)
+///   convergence by a band around the baseline: seed spread plus the rounding drift between correct
+///               implementations (docs/convergence.md); bitwise curves with `exact`
+/// Every file is checked against its JSON Schema (schemas/) before it is read.
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -12,22 +15,28 @@
 
 namespace adambench {
 
-/// One result file as read: its kind ("agree", "speed", "converge") and content.
+/// One result file as read and validated: its kind ("agree", "speed", "converge", ...) and content.
 struct loaded_result {
   std::filesystem::path path;
   std::string kind;
   nlohmann::json json;
 };
 
-/// Reads result files, or every *.json in a folder. Throws input_error with one clear line for a
-/// missing, truncated or foreign file.
+/// Reads one result file and validates it against its kind's schema. Throws input_error with one
+/// line (the file, and the JSON path of the first mismatch) for anything else.
+loaded_result load_result(const std::filesystem::path& file);
+/// Reads result files, or every *.json in a folder (load_result on each).
 std::vector<loaded_result> load_results(const std::filesystem::path& file_or_dir);
+/// Validates a document built in memory (ab, calibrate, merge) like load_result; `what` names it.
+loaded_result checked_result(nlohmann::json doc, const std::string& what);
 
 struct gate_options {
   double min_effect = 0.05;     ///< relative change below which speed is "no change"
   double alpha = 0.01;          ///< significance level of the U test
   double growth_factor = 4.0;   ///< agreement error growth flagged beyond this factor...
   double growth_floor_u = 1.0;  ///< ...and above this many u * bound
+  bool allow_missing = false;   ///< missing, newly skipped or errored results warn instead of fail
+  bool exact = false;           ///< convergence: curves must be bitwise identical (by digest)
 };
 
 /// One comparison line. verdict: regression | improvement | no change | inconclusive | pass |
@@ -39,22 +48,34 @@ struct gate_row {
 struct gate_report {
   std::vector<gate_row> rows;
   int regressions = 0, improvements = 0, inconclusive = 0, warnings = 0, unchanged = 0;
+  int compared = 0;  ///< baseline results that met their counterpart and were judged
+  int added = 0;     ///< candidate results with no baseline counterpart
 };
 
+/// Compares candidate with baseline. Throws input_error when they cannot be compared (kinds,
+/// suites, threads or configurations differ) or when nothing was compared.
 gate_report compare_results(const std::vector<loaded_result>& baseline, const std::vector<loaded_result>& candidate,
                             const gate_options& opt);
-/// Markdown for a pull-request comment or a CI job summary.
+/// The verdict line: "✅ no regression: 632 results compared" or "❌ 3 regressions (...)".
+std::string gate_verdict(const gate_report& r);
+/// Markdown for a pull-request comment or CI job summary: verdict first, at most 60,000 characters.
 std::string gate_markdown(const gate_report& r, const std::string& baseline, const std::string& candidate);
 /// Plain-text table for the terminal.
 std::string gate_text(const gate_report& r);
+/// Exit status of a comparison: 1 with regressions, else 0.
+int gate_exit_code(const gate_report& r);
 
-/// Joins shards (the same kind, from `--shard I/N` runs) into one result.
+/// Joins the shards of one `--shard I/N` run (same kind, suite, build and N; shards 1..N once each).
+/// Throws input_error naming a missing or duplicated shard.
 nlohmann::json merge_results(const std::vector<loaded_result>& parts);
+/// Joins repeated whole runs of one build (ab, calibrate): no shard bookkeeping.
+nlohmann::json merge_repeats(const std::vector<loaded_result>& parts);
 
 /// Speed samples per benchmark from Google Benchmark JSON: real time per repetition (ns) and the
 /// probe fraction per repetition when present. Exposed for tests and the A/A calibration.
 struct speed_samples {
   std::vector<double> time_ns, probe_fraction;
+  int errors = 0;  ///< repetitions that reported error_occurred
 };
 std::vector<std::pair<std::string, speed_samples>> speed_samples_of(const nlohmann::json& gbench);
 

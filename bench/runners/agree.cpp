@@ -12,6 +12,7 @@
 #include <fmt/ranges.h>
 #include <map>
 #include <random>
+#include <regex>
 #include <set>
 #include <unistd.h>
 
@@ -94,7 +95,18 @@ int run_agree(const agree_suite& suite, const registry& reg, const agree_options
   std::vector<std::string> failures;
   std::map<std::string, std::set<std::string>> skip_reasons;
   int n_pass = 0, n_fail = 0, n_skip = 0;
-  auto in_shard = [&](std::size_t ci) { return static_cast<int>(ci % opt.shard.second) == opt.shard.first - 1; };
+  // --filter first, then --shard over the cases it kept (as converge does); ci still seeds the inputs.
+  std::vector<bool> chosen(suite.cases.size());
+  {
+    const std::regex re(opt.filter.empty() ? std::string(".") : opt.filter);  // checked by the CLI
+    std::size_t matched = 0;
+    for (std::size_t ci = 0; ci < suite.cases.size(); ++ci) {
+      if (!opt.filter.empty() && !std::regex_search(suite.cases[ci].name, re)) continue;
+      chosen[ci] = static_cast<int>(matched++ % opt.shard.second) == opt.shard.first - 1;
+    }
+    if (!opt.filter.empty() && matched == 0) throw input_error(fmt::format("{}: no case matches --filter '{}'", suite.source, opt.filter));
+  }
+  auto in_shard = [&](std::size_t ci) { return static_cast<bool>(chosen[ci]); };
   std::size_t shard_cases = 0;
   for (std::size_t ci = 0; ci < suite.cases.size(); ++ci) shard_cases += in_shard(ci);
   const std::size_t total = shard_cases * dtypes.size() * seeds.size();
@@ -154,7 +166,7 @@ int run_agree(const agree_suite& suite, const registry& reg, const agree_options
             if (c.config.amsgrad) s0.vmax.push_back(vm);
           }
         }
-        reference_adam ref(c.config);
+        reference_adam ref(c.config, is_16bit(d) ? dtype::float32 : d);  // the arithmetic dtype sets the underflow term
         ref.init(p0);
         if (f.starts_from_state) {
           if (!c.random_state) {
@@ -384,6 +396,12 @@ int run_agree(const agree_suite& suite, const registry& reg, const agree_options
     fmt::print("wrote {}\n", path.string());
   }
   if (!stopped_at.empty()) return 130;
+  if (n_pass + n_fail == 0) {
+    std::vector<std::string> why;
+    for (auto& [impl, reasons] : skip_reasons)
+      for (auto& r : reasons) why.push_back(impl + ": " + r);
+    return nothing_checked("agree", why, opt.allow_empty);
+  }
   return n_fail ? 1 : 0;
 }
 

@@ -12,6 +12,7 @@
 #include <map>
 #include <numeric>
 #include <random>
+#include <regex>
 #include <set>
 #include <unistd.h>
 
@@ -340,9 +341,9 @@ int run_converge(const converge_suite& suite_in, const registry& reg, const conv
   converge_suite suite = suite_in;
   if (!opt.case_filter.empty()) {
     std::erase_if(suite.cases, [&](const converge_case& c) {
-      return std::none_of(opt.case_filter.begin(), opt.case_filter.end(), [&](const std::string& f) { return c.name.find(f) != std::string::npos; });
+      return std::none_of(opt.case_filter.begin(), opt.case_filter.end(), [&](const std::string& f) { return std::regex_search(c.name, std::regex(f)); });
     });
-    if (suite.cases.empty()) throw input_error(fmt::format("{}: no case matches --case {}", suite.source, fmt::join(opt.case_filter, ", ")));
+    if (suite.cases.empty()) throw input_error(fmt::format("{}: no case matches --filter {}", suite.source, fmt::join(opt.case_filter, ", ")));
   }
   if (opt.shard.second > 1) {
     std::vector<converge_case> mine;
@@ -704,6 +705,11 @@ int run_converge(const converge_suite& suite_in, const registry& reg, const conv
     fmt::print("wrote {} and {} curves under {}\n", path.string(), runs.size() - static_cast<std::size_t>(n_skip), (*opt.out / "curves").string());
   }
   if (!stopped_at.empty()) return 130;
+  if (n_runs == n_skip) {
+    std::vector<std::string> why;  // "IMPL: reason", without the case name in front
+    for (auto& l : skip_lines) why.push_back(l.substr(l.find(' ') + 1));
+    return nothing_checked("converge", why, opt.allow_empty);
+  }
   return unmet.empty() && n_err == 0 ? 0 : 1;
 }
 

@@ -69,19 +69,21 @@ using stats::median_ci;
 struct converge_options {
   std::vector<std::string> impls;      ///< overrides suite and case lists when not empty
   std::optional<int> seed_count;       ///< seeds 0..N-1
-  std::vector<std::string> case_filter;///< run only cases whose name contains one of these
+  std::vector<std::string> case_filter;///< run only cases whose name matches one of these regexes (`--filter`, `--case`)
   std::string data_dir;                ///< overrides the cases' data_dir when not empty
   std::string text_file;               ///< overrides the cases' text when not empty
   int threads = 1;
   std::optional<std::filesystem::path> out;
   bool quiet = false;
   std::pair<int, int> shard{1, 1};     ///< `--shard I/N`: cases i with i % N == I - 1 (after --case)
+  bool allow_empty = false;            ///< exit 0 rather than 3 when every run was skipped
 };
 
 /// Checks every case's inputs (files, options, implementation names) before any work: throws input_error.
 void check_converge_inputs(const converge_suite& suite, const registry& reg, const converge_options& opt);
 /// Runs the suite, prints the summary, writes converge.json and the curves.
-/// Returns 0, 1 when a case's `expect` is not met, 130 when interrupted.
+/// Returns 0, 1 when a case's `expect` is not met, 3 when every run was skipped (0 with
+/// allow_empty), 130 when interrupted.
 int run_converge(const converge_suite& suite, const registry& reg, const converge_options& opt);
 
 }  // namespace adambench

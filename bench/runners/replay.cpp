@@ -87,7 +87,7 @@ int run_replay(const registry& reg, const replay_options& opt) {
   std::unique_ptr<reference_adam> ref;
   std::vector<std::vector<double>> gd(n);
   if (opt.compare) {
-    ref = std::make_unique<reference_adam>(opt.config);
+    ref = std::make_unique<reference_adam>(opt.config, is_16bit(d) ? dtype::float32 : d);
     std::vector<std::vector<double>> p0;
     for (auto& p : params) {
       std::vector<double> x(p.numel());

@@ -528,6 +528,13 @@ int run_speed(const speed_suite& suite, const registry& reg, const speed_options
         }
       }
 
+  // Only the bandwidth probe left: nothing of the implementations would be timed.
+  if (std::none_of(specs.begin(), specs.end(), [](const bench_spec& b) { return b.impl != nullptr; })) {
+    std::vector<std::string> why;
+    for (auto& s : skipped) why.push_back(s.substr(s.find(": ") + 2));
+    return nothing_checked("speed", why, opt.allow_empty);
+  }
+
   // Google Benchmark's flags: the suite's settings unless the command line gives them.
   std::vector<std::string> gb = {"adambench speed"};
   auto add_default = [&](const std::string& flag, const std::string& value) {
@@ -576,6 +583,8 @@ int run_speed(const speed_suite& suite, const registry& reg, const speed_options
                                                  ? "random (Google Benchmark) over shape-major order"
                                                  : "shape-major: probe, libtorch, others per shape");
   ctx.emplace_back("adambench.schema_version", std::to_string(result_schema_version));
+  // merge checks that shards 1..N of one run each arrive exactly once.
+  if (opt.shard.second > 1) ctx.emplace_back("adambench.shard", fmt::format("{}/{}", opt.shard.first, opt.shard.second));
   for (auto& [k, v] : ctx) benchmark::AddCustomContext(k, v);
 
   speed_bench sb(std::move(shapes), std::move(specs), std::move(cpus));

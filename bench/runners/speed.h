@@ -40,10 +40,12 @@ struct speed_options {
   bool pin = false;                ///< pin OpenMP threads to CPUs (sched_setaffinity)
   std::vector<std::string> benchmark_args;   ///< passed to benchmark::Initialize
   std::pair<int, int> shard{1, 1};           ///< `--shard I/N`: shape lists i with i % N == I - 1
+  bool allow_empty = false;                  ///< exit 0 rather than 3 when every benchmark was skipped
 };
 
 /// Registers and runs the suite's benchmarks, prints Google Benchmark's table and the summary,
-/// writes the results. Returns 0, or 130 when interrupted (nothing written). Bad input throws
+/// writes the results. Returns 0, 3 when every implementation's benchmark was skipped (0 with
+/// allow_empty; nothing runs or is written), or 130 when interrupted (nothing written). Bad input throws
 /// input_error before anything runs.
 int run_speed(const speed_suite& suite, const registry& reg, const speed_options& opt);
 

@@ -3,6 +3,9 @@ import argparse
 import os
 import sys
 import traceback
+import warnings
+
+import numpy as np
 
 from .common import EnvError, InputError
 from .load import load_inputs
@@ -26,11 +29,15 @@ def main(argv=None):
     if not args.results and not args.history:
         error("give result files, --history FILE, or both")
     try:
-        data = load_inputs(args.results)
-        if args.history:  # docs/history.md
-            from .history import load_history
-            data["history"] = [load_history(args.history)]
-        figs = write_report(data, args.out, args.title)
+        # Odd values (NaN, inf, zero on a log axis) are drawn or shown as "-" on purpose: numpy's and
+        # matplotlib's warnings about them would only break the one-line stderr contract.
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            data = load_inputs(args.results)
+            if args.history:  # docs/history.md
+                from .history import load_history
+                data["history"] = [load_history(args.history)]
+            figs, v = write_report(data, args.out, args.title)
     except InputError as e:
         return _say(e, 2)
     except (EnvError, OSError) as e:  # a schema missing, the output folder not writable
@@ -45,6 +52,7 @@ def main(argv=None):
                     "please report it", 4)
     kinds = ", ".join(f"{len(v)} {k}" for k, v in data.items() if v)
     print(f"report: {kinds} result file(s) -> {os.path.join(args.out, 'index.html')}, summary.md, {len(figs)} figure(s)")
+    print(f"report: {v.line}")
     return 0
 
 

@@ -25,8 +25,13 @@ def num(v):
     """A JSON number or null -> float (NaN for null/absent)."""
     if isinstance(v, bool) or v is None:
         return math.nan
-    if isinstance(v, (int, float)):
-        return float(v)
+    if isinstance(v, float):
+        return v
+    if isinstance(v, int):
+        try:
+            return float(v)
+        except OverflowError:  # an integer of hundreds of digits
+            return math.inf if v > 0 else -math.inf
     return math.nan
 
 

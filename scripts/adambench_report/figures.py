@@ -418,8 +418,8 @@ def fig_steps_to_target(conv, colors):
     pts = defaultdict(lambda: defaultdict(list))  # case -> impl -> [(batch, med, lo, hi)]
     for res in conv:
         for a in res["aggregates"]:
-            if a["has_target"] and isinstance(a["batch"], (int, float)):
-                pts[a["case"]][a["impl"]].append((float(a["batch"]), a["steps"], a["lo"], a["hi"]))
+            if a["has_target"] and math.isfinite(num(a["batch"])) and num(a["batch"]) > 0:
+                pts[a["case"]][a["impl"]].append((num(a["batch"]), a["steps"], a["lo"], a["hi"]))
     pts = OrderedDict((c, v) for c, v in pts.items() if v)
     if not pts:
         return None

@@ -100,6 +100,8 @@ def parse_agree(j, path):
         pts = []
         for k, c in enumerate(checks):
             step = _need(c, "step", int, path, f"{where}.checks[{k}]")
+            if not 0 <= step <= 2 ** 53:
+                fail(path, f"malformed {where}.checks[{k}]: step {short(step)} is not a step count")
             # Error in units of the bound: worst over parameters and all state (the tolerance applies to
             # each). ULP: parameters only, since m and v pass near zero, where ULP distances are huge
             # and meaningless.
@@ -118,7 +120,8 @@ def parse_agree(j, path):
             "verdict": verdict, "reason": str(r.get("reason", "") or ""), "first_mismatch": r.get("first_mismatch"),
             "checks": pts,
         })
-    return {"path": path, "context": j.get("context", {}), "suite": j.get("suite", ""), "results": rows}
+    return {"path": path, "context": j.get("context", {}), "suite": j.get("suite", ""), "results": rows,
+            "interrupted": j.get("interrupted") is True, "stopped_before": str(j.get("stopped_before", "") or "")}
 
 
 _NAME_SUFFIXES = ("real_time", "process_time", "manual_time")
@@ -151,7 +154,7 @@ def _count(b, key, path, where):
     v = b.get(key)
     if v is None:
         return None
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 1 or v != int(v) or v > 2 ** 53:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not 1 <= v <= 2 ** 53 or v != int(v):
         fail(path, f"malformed {where}: counter '{key}' is {short(v)}, not a whole number >= 1")
     return int(v)
 
@@ -223,9 +226,13 @@ def parse_converge(j, path):
         curve = None
         rel = r.get("curve_csv")
         if rel:
+            if not isinstance(rel, str) or os.path.isabs(rel) or "\0" in rel or ".." in rel.replace("\\", "/").split("/"):
+                fail(path, f"malformed {where}: curve_csv {short(rel)} is not a path inside the result's folder")
             curve = read_curve(os.path.join(base, rel), path)
         tgt = r.get("target") if isinstance(r.get("target"), dict) else None
-        out.append({"case": case, "impl": impl, "verdict": verdict, "reason": str(r.get("reason", "") or ""),
+        # What the suite expected of the case ("none", "target", "diverge"), where converge writes it.
+        expect = r.get("expect") if r.get("expect") in ("none", "target", "diverge") else None
+        out.append({"case": case, "impl": impl, "verdict": verdict, "reason": str(r.get("reason", "") or ""), "expect": expect,
                     "batch": int(batch) if isinstance(batch, (int, float)) and not isinstance(batch, bool) else None,
                     "seed": r.get("seed"), "workload": str(r.get("workload", "")),
                     "steps_to_target": num(r.get("steps_to_target")), "diverged_at": num(r.get("diverged_at_step")),
@@ -245,7 +252,10 @@ def parse_converge(j, path):
                      "has_target": isinstance(st, dict), "steps": med, "lo": lo, "hi": hi, "seeds": a.get("seeds"),
                      "failure_rate": num(a.get("failure_rate")), "final_val_loss": a.get("final_val_loss"),
                      "final_val_acc": a.get("final_val_acc")})
-    return {"path": path, "context": j.get("context", {}), "suite": j.get("suite", ""), "runs": out, "aggregates": aggs}
+    unmet = j.get("expectations_unmet", [])
+    return {"path": path, "context": j.get("context", {}), "suite": j.get("suite", ""), "runs": out, "aggregates": aggs,
+            "interrupted": j.get("interrupted") is True, "stopped_at": str(j.get("stopped_at", "") or ""),
+            "expectations_unmet": [str(u) for u in unmet] if isinstance(unmet, list) else []}
 
 
 CURVE_COLUMNS = ("step", "epoch", "lr", "train_loss", "val_loss", "val_acc", "wall_s")
@@ -253,7 +263,7 @@ CURVE_COLUMNS = ("step", "epoch", "lr", "train_loss", "val_loss", "val_acc", "wa
 
 def read_curve(csv_path, owner):
     try:
-        with open(csv_path, newline="") as f:
+        with open(csv_path, newline="", encoding="utf-8") as f:
             rd = csv.reader(f)
             header = next(rd, None)
             if header is None:
@@ -273,7 +283,13 @@ def read_curve(csv_path, owner):
                     try:
                         cols[c].append(float(s) if s else math.nan)
                     except ValueError:
-                        fail(csv_path, f"line {n}: {c} {s!r} is not a number")
+                        fail(csv_path, f"line {n}: {c} {short(s)} is not a number")
+                if not math.isfinite(cols["step"][-1]):
+                    fail(csv_path, f"line {n}: step {short(row[idx['step']])} is not a finite number")
+    except UnicodeDecodeError:
+        fail(csv_path, "not a text file (not UTF-8): not a curve CSV")
+    except csv.Error as e:
+        fail(csv_path, f"not a readable CSV: {e}")
     except FileNotFoundError:
         fail(owner, f"curve file {csv_path} is missing")
     except OSError as e:

@@ -6,6 +6,7 @@ import re
 
 from .common import EnvError, InputError, atomic_write
 from .sections import build_sections
+from .verdict import verdict
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;margin:0 auto;max-width:1180px;
@@ -18,12 +19,18 @@ table{border-collapse:collapse;font-size:.88em;margin:.6em 0 1em}th,td{border:1p
 th{background:#f2f2f2}td.n{text-align:right;font-variant-numeric:tabular-nums}tr.bad td{background:#fde8e8}
 td.fail{color:#b00020;font-weight:600}details{margin:.5em 0}summary{cursor:pointer;color:#333}
 code{font-size:.92em}
+.verdict{font-size:1.25em;font-weight:600;margin:.6em 0 .3em;padding:.45em .8em;border-radius:4px}
+.verdict.pass{background:#e6f4ea;color:#0b5f1e}.verdict.fail{background:#fde8e8;color:#b00020}
+.verdict.warn{background:#fff4d6;color:#6b4e00}
+.banner{background:#fff4d6;border:2px solid #e0a800;padding:.45em .8em;margin:.4em 0;font-weight:600}
 """
 
 
 def _cell_class(v, col):
+    if col == "expectation not met":
+        return ' class="fail"'
     if isinstance(v, (int, float)) and not isinstance(v, bool):
-        return ' class="n fail"' if col in ("fail", "error", "diverged", "target missed") and v else ' class="n"'
+        return ' class="n fail"' if col in ("fail", "error") and v else ' class="n"'
     return ""
 
 
@@ -66,27 +73,125 @@ def inline_svg(svg, key):
     return s.replace("<svg ", f'<svg role="img" aria-label="{html.escape(key)}" ', 1)
 
 
+MD_LIMIT = 60000  # a pull-request comment holds 65,536 characters; the job summary more
+MD_ROWS = (40, 12, 0)  # rows shown per Markdown table, tried in turn until the summary fits
+MD_LIST = 20  # context lines and banners shown before "... and N more"
+CELL = 200  # characters of one Markdown cell, path or title
+
+
+def _cut(text, n=CELL):
+    text = " ".join(str(text).split())
+    return text if len(text) <= n else text[:n - 1] + "…"
+
+
 def context_lines(data):
     lines = []
-    for kind in ("agree", "speed", "converge"):
-        for res in data[kind]:
-            c = res["context"] if isinstance(res["context"], dict) else {}
+    for kind, results in data.items():
+        for res in results:
+            c = res.get("context") if isinstance(res.get("context"), dict) else {}
             if kind == "speed":
-                machine = f"{c.get('adambench.machine.cpu', '?')}, {c.get('num_cpus', '?')} CPUs"
-                build = f"{c.get('adambench.build.git_commit', '?')[:12]}, {c.get('adambench.build.compiler', '?')}"
+                machine = f"{c.get('adambench.machine.cpu', c.get('gpu', '?'))}, {c.get('num_cpus', '?')} CPUs"
+                build = f"{str(c.get('adambench.build.git_commit', '?'))[:12]}, {c.get('adambench.build.compiler', '?')}"
                 created, threads = c.get("adambench.created", c.get("date", "?")), c.get("adambench.threads", "?")
-            else:
-                m, b = c.get("machine", {}) or {}, c.get("build", {}) or {}
+            elif c:
+                m, b = c.get("machine", {}), c.get("build", {})
+                m, b = m if isinstance(m, dict) else {}, b if isinstance(b, dict) else {}
                 machine = f"{m.get('cpu', '?')}, {m.get('logical_cores', '?')} logical cores"
                 build = f"{str(b.get('git_commit', '?'))[:12]}, {b.get('compiler', '?')}"
                 created, threads = c.get("created", "?"), c.get("threads", "?")
+            else:
+                lines.append((kind, res["path"], ""))
+                continue
             lines.append((kind, res["path"], f"{created} · {machine} · {threads} thread{'' if str(threads) == '1' else 's'}"
                                              f" · build {build}"))
     return lines
 
 
+def render_html(title, verdict, ctx, sections):
+    h = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+         '<meta name="viewport" content="width=device-width, initial-scale=1">',
+         f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>",
+         f'<p class="verdict {verdict.level}" id="verdict">{html.escape(verdict.line)}</p>']
+    h += [f'<p class="banner">⚠️ {html.escape(b)}</p>' for b in verdict.banners]
+    h += [f"<h1>{html.escape(title)}</h1>", '<div class="meta">']
+    for kind, path, line in ctx:
+        h.append(f"<div><b>{kind}</b> <code>{html.escape(path)}</code>{': ' + html.escape(line) if line else ''}</div>")
+    h.append("</div>")
+    for stitle, items in sections:
+        h.append(f'<section id="{re.sub(r"[^a-z0-9]+", "-", stitle.lower())}"><h2>{html.escape(stitle)}</h2>')
+        for it in items:
+            if it[0] == "note":
+                h.append(f'<p class="note">{html.escape(it[1])}</p>')
+            elif it[0] == "fig":
+                f = it[1]
+                h.append(f'<figure class="report-figure" id="fig-{f.key}" data-figure="{f.key}">{inline_svg(f.svg, f.key)}'
+                         f"<figcaption><b>{html.escape(f.title)}.</b> {html.escape(f.caption)}</figcaption></figure>")
+            elif it[0] == "table":
+                _, ttitle, head, rows = it
+                h.append(f"<h3>{html.escape(ttitle)}</h3>")
+                if len(rows) > 40:
+                    h.append(f"<details><summary>{len(rows)} rows</summary>{html_table(head, rows)}</details>")
+                else:
+                    h.append(html_table(head, rows))
+        h.append("</section>")
+    h.append('<p class="meta">Generated by adambench scripts/report.py; figures are inline SVG (matplotlib), the page needs no '
+             "network.</p></body></html>")
+    return "\n".join(h) + "\n"
+
+
+def _md_list(lines, what):
+    if len(lines) <= MD_LIST:
+        return lines
+    return lines[:MD_LIST] + [f"- … and {len(lines) - MD_LIST} more {what} (all in index.html)"]
+
+
+def render_md(title, verdict, ctx, sections, max_rows):
+    """summary.md: the verdict on its first line; tables longer than a few rows folded in <details>
+    and cut to max_rows rows with a count of what was left out."""
+    md = [verdict.line, ""]
+    if verdict.banners:
+        md += _md_list([f"> ⚠️ **{_cut(b, 2 * CELL)}**" for b in verdict.banners], "interrupted runs") + [""]
+    md += [f"# {_cut(title)}", ""]
+    md += _md_list([f"- **{kind}** `{_cut(path)}`" + (f": {_cut(line)}" if line else "") for kind, path, line in ctx], "files")
+    md.append("")
+    for stitle, items in sections:
+        md += [f"## {_cut(stitle)}", ""]
+        for it in items:
+            if it[0] == "note":
+                md += [f"> {_cut(it[1], 4 * CELL)}", ""]
+            elif it[0] == "fig":
+                f = it[1]
+                md += [f"### {f.title}", "", f"![{f.title}]({f.filename})", "", f"{f.caption}", ""]
+            elif it[0] == "table":
+                _, ttitle, head, rows = it
+                md += [f"### {_cut(ttitle)}", ""]
+                cells = [[_cut(v) for v in r] for r in rows[:max_rows]]
+                left = len(rows) - len(cells)
+                if len(rows) <= 10 and not left:
+                    md += [md_table(head, cells), ""]
+                    continue
+                md += [f"<details><summary>{len(rows)} rows</summary>", ""]
+                if cells:
+                    md += [md_table(head, cells), ""]
+                if left:
+                    md += [f"… and {left} more row{'s' if left > 1 else ''} (all in index.html)", ""]
+                md += ["</details>", ""]
+    return "\n".join(md).rstrip() + "\n"
+
+
+def summary_md(title, verdict, ctx, sections):
+    for max_rows in MD_ROWS:
+        md = render_md(title, verdict, ctx, sections, max_rows)
+        if len(md) <= MD_LIMIT:
+            return md
+    # Still too long (sections of an extension, say): cut at a line, keeping the verdict first.
+    tail = "\n\n… summary cut at 60,000 characters (the whole report is in index.html)\n"
+    return md[:md.rindex("\n", 0, MD_LIMIT - len(tail)) + 1].rstrip() + tail
+
+
 def write_report(data, out, title):
     sections = build_sections(data)
+    v = verdict(data)
     try:
         os.makedirs(out, exist_ok=True)
     except OSError as e:
@@ -96,42 +201,9 @@ def write_report(data, out, title):
     if not os.path.isdir(out):
         raise InputError(f"--out {out}: not a folder")
     ctx = context_lines(data)
-    h = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-         f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>",
-         f"<h1>{html.escape(title)}</h1>", '<div class="meta">']
-    md = [f"# {title}", ""]
-    for kind, path, line in ctx:
-        h.append(f"<div><b>{kind}</b> <code>{html.escape(path)}</code>: {html.escape(line)}</div>")
-        md.append(f"- **{kind}** `{path}`: {line}")
-    h.append("</div>")
-    md.append("")
-    figs = []
-    for stitle, items in sections:
-        sid = stitle.lower()
-        h.append(f'<section id="{sid}"><h2>{html.escape(stitle)}</h2>')
-        md += [f"## {stitle}", ""]
-        for it in items:
-            if it[0] == "note":
-                h.append(f'<p class="note">{html.escape(it[1])}</p>')
-                md += [f"> {it[1]}", ""]
-            elif it[0] == "fig":
-                f = it[1]
-                figs.append(f)
-                h.append(f'<figure class="report-figure" id="fig-{f.key}" data-figure="{f.key}">{inline_svg(f.svg, f.key)}'
-                         f"<figcaption><b>{html.escape(f.title)}.</b> {html.escape(f.caption)}</figcaption></figure>")
-                md += [f"### {f.title}", "", f"![{f.title}]({f.filename})", "", f"{f.caption}", ""]
-            elif it[0] == "table":
-                _, ttitle, head, rows = it
-                h.append(f"<h3>{html.escape(ttitle)}</h3>")
-                if len(rows) > 40:
-                    h.append(f"<details><summary>{len(rows)} rows</summary>{html_table(head, rows)}</details>")
-                else:
-                    h.append(html_table(head, rows))
-                md += [f"### {ttitle}", "", md_table(head, rows), ""]
-        h.append("</section>")
-    h.append('<p class="meta">Generated by adambench scripts/report.py; figures are inline SVG (matplotlib), the page needs no '
-             "network.</p></body></html>")
+    page = render_html(title, v, ctx, sections)
+    md = summary_md(title, v, ctx, sections)
+    figs = [it[1] for _, items in sections for it in items if it[0] == "fig"]
     for f in figs:
         atomic_write(os.path.join(out, f.filename), f.svg)
     # Figures of an earlier report in the same folder that this one does not have.
@@ -139,6 +211,6 @@ def write_report(data, out, title):
     for name in sorted(os.listdir(out)):
         if re.fullmatch(r"fig-[\w.-]+\.svg", name) and name not in wanted:
             os.remove(os.path.join(out, name))
-    atomic_write(os.path.join(out, "summary.md"), "\n".join(md).rstrip() + "\n")
-    atomic_write(os.path.join(out, "index.html"), "\n".join(h) + "\n")
-    return figs
+    atomic_write(os.path.join(out, "summary.md"), md)
+    atomic_write(os.path.join(out, "index.html"), page)
+    return figs, v

@@ -10,16 +10,17 @@ implementation its colour (the same in every figure). Items, drawn in order:
 Extension modules: each name in EXTENSIONS that exists as a module of this package is imported; it
 may define SECTIONS (a list of builders, appended to the page in that order), KINDS
 ({kind: parser(json, path)}, added to load.PARSERS so files of that kind are read) and SCHEMAS
-({kind: "NAME.schema.json"} in schemas/, added to validate.SCHEMAS: every file is validated first).
+({kind: "NAME.schema.json"} in schemas/, added to validate.SCHEMAS: every file is validated first)
+and VERDICT_PARTS (functions data -> verdict.Part, counted in the verdict line).
 """
 import importlib
 import importlib.util
 
 import matplotlib
 
-from . import figures, load, validate
+from . import figures, load, validate, verdict
 from .figures import Colors, Figure, render
-from .tables import agree_verdicts, converge_aggregate_table, converge_verdicts, speed_rows_table, speed_table
+from .tables import agree_verdicts, converge_aggregate_table, converge_unmet, converge_verdicts, speed_rows_table, speed_table
 
 EXTENSIONS = ("sweep", "history")
 
@@ -105,6 +106,9 @@ def convergence_section(data, colors):
         items.append(note("No convergence case has a target: steps-to-target against batch size is omitted."))
     h, rows = converge_verdicts(conv)
     items.append(("table", "Verdicts per implementation (one run = one case, batch size and seed)", h, rows))
+    h, rows = converge_unmet(conv)
+    if rows:
+        items.append(("table", "Unmet expectations (the suite's expect = ...)", h, rows))
     h, rows = converge_aggregate_table(conv)
     if rows:
         items.append(("table", "Per case and batch size (median over seeds [bootstrap 95% interval])", h, rows))
@@ -136,6 +140,7 @@ def _load_extensions():
         mod = importlib.import_module(full)
         load.PARSERS.update(getattr(mod, "KINDS", {}))
         validate.SCHEMAS.update(getattr(mod, "SCHEMAS", {}))
+        verdict.VERDICT_PARTS.extend(getattr(mod, "VERDICT_PARTS", []))
         SECTIONS.extend(getattr(mod, "SECTIONS", []))
 
 

@@ -70,21 +70,30 @@ def agree_verdicts(agree):
 
 
 def converge_verdicts(conv):
+    """Counts per implementation. A run of a case expected to diverge that diverged is counted apart,
+    as expected; a failed expectation is listed by converge_unmet, and only errors are failures here."""
     counts = OrderedDict()
     notes = OrderedDict()
     for res in conv:
         for r in res["runs"]:
-            counts.setdefault(r["impl"], Counter())[r["verdict"]] += 1
+            c = counts.setdefault(r["impl"], Counter())
+            c["diverged as expected" if r["verdict"] == "diverged" and r["expect"] == "diverge" else r["verdict"]] += 1
             if r["verdict"] != "ok" and r["reason"]:
-                notes.setdefault(r["impl"], Counter())[f"{r['verdict']}: {r['reason']}" if r["verdict"] != "skip" else r["reason"]] += 1
+                what = r["reason"] if r["verdict"] == "skip" else f"{r['verdict']}: {r['reason']}"
+                notes.setdefault(r["impl"], Counter())[what] += 1
             if r["verdict"] == "ok" and r["target"] and not math.isfinite(r["steps_to_target"]):
-                counts[r["impl"]]["missed"] += 1
-    head = ["implementation", "ok", "target missed", "diverged", "error", "skip", "reasons"]
+                c["missed"] += 1
+    head = ["implementation", "ok", "target missed", "diverged", "diverged as expected", "error", "skip", "reasons"]
     rows = []
     for impl, c in counts.items():
         rs = "; ".join(f"{why} (×{n})" for why, n in notes.get(impl, Counter()).most_common(4))
-        rows.append([impl, c["ok"], c["missed"], c["diverged"], c["error"], c["skip"], rs or "-"])
+        rows.append([impl, c["ok"], c["missed"], c["diverged"], c["diverged as expected"], c["error"], c["skip"], rs or "-"])
     return head, rows
+
+
+def converge_unmet(conv):
+    """Rows of the expectations a suite stated (expect = "target" / "diverge") that runs did not meet."""
+    return ["file", "expectation not met"], [[res["path"], u] for res in conv for u in res["expectations_unmet"]]
 
 
 def converge_aggregate_table(conv):
@@ -92,7 +101,8 @@ def converge_aggregate_table(conv):
         if not isinstance(d, dict):
             return "-"
         m = num(d.get("median"))
-        lo, hi = (num(x) for x in (d.get("ci95") or [None, None])[:2]) if isinstance(d.get("ci95"), list) else (math.nan, math.nan)
+        ci95 = d.get("ci95")
+        lo, hi = (num(ci95[0]), num(ci95[1])) if isinstance(ci95, list) and len(ci95) == 2 else (math.nan, math.nan)
         if not math.isfinite(m):
             return "never" if m == math.inf or d.get("median") is None else "-"
         s = f"{m:.{digits}g}"

@@ -34,4 +34,52 @@ check "a failing run still exits 2 before touching an earlier result" 2 -- "$CLI
 assert "earlier result intact" grep -q old "$tmp/keep/agree.json"
 check "list shows every implementation and why fused is unavailable" 0 --stdout "libtorch-fused" -- "$CLI" list
 check "help exits 0" 0 -- "$CLI" --help
+
+# check_err NAME CODE REGEX -- CMD...: exit CODE and exactly one stderr line, matching REGEX.
+check_err() {
+  local name=$1 code=$2 re=$3; shift 4
+  "$@" >"$tmp/out" 2>"$tmp/err"; local rc=$?
+  if [ "$rc" = "$code" ] && [ "$(wc -l <"$tmp/err")" = 1 ] && grep -Eq -- "$re" "$tmp/err"; then echo "ok   $name"
+  else echo "FAIL $name (exit $rc, want $code; stderr below, want one line matching /$re/)"; sed 's/^/     /' "$tmp/err" | tail -5; fails=$((fails+1)); fi
+}
+
+# Command-line consistency.
+check "--version exits 0 and names the version" 0 --stdout "^adambench [0-9]+\.[0-9]+" -- "$CLI" --version
+check "global options also after the subcommand (agree --threads 1)" 0 --stdout "agree: [1-9][0-9]* passed, 0 failed" -- \
+  "$CLI" agree smoke --threads 1 --quiet --filter 'adamw/amsgrad=true'
+check_err "--threads 0 before the subcommand: '--threads must be ≥ 1'" 2 '^adambench: --threads must be ≥ 1' -- "$CLI" --threads 0 agree smoke
+check_err "--threads 0 after the subcommand: the same line" 2 '^adambench: --threads must be ≥ 1' -- "$CLI" converge smoke --threads 0
+check_err "a 300-digit --seeds is not echoed in full" 2 '^.{0,120}$' -- "$CLI" agree smoke --seeds "$(printf '9%.0s' $(seq 300))"
+check_err "unknown --impl suggests the closest name" 2 "did you mean 'eigen'" -- "$CLI" agree smoke --impl eigne
+check_err "unknown --impl on converge suggests too" 2 "did you mean 'libtorch'" -- "$CLI" converge smoke --impl libtorch_
+check_err "unwritable --out is found before the run: exit 4" 4 "^adambench: --out .*afile/sub" -- "$CLI" agree smoke --out "$tmp/afile/sub"
+assert "  ...and nothing ran" test ! -s "$tmp/out"
+check_err "unwritable --out on converge: exit 4 before the run" 4 "^adambench: --out" -- "$CLI" converge smoke --quiet --out "$tmp/afile/sub"
+check_err "unwritable --out on speed: exit 4 before the run" 4 "^adambench: --out" -- "$CLI" speed smoke --out "$tmp/afile/sub"
+
+# One filter style: --filter REGEX over case names, the same on agree, speed and converge.
+check "agree --filter runs only the matching cases" 0 --stdout "agree: 8 passed, 0 failed, 2 skipped" -- \
+  "$CLI" agree smoke --quiet --filter 'adamw/amsgrad=true$'
+check_err "agree --filter that matches nothing: exit 2" 2 "no case matches --filter" -- "$CLI" agree smoke --filter '^nope'
+check_err "agree --filter that is not a regex: exit 2" 2 "not a regular expression" -- "$CLI" agree smoke --filter '('
+check_err "converge --filter that matches nothing: exit 2" 2 "no case matches" -- "$CLI" converge smoke --filter '^nope$'
+check "converge --filter REGEX (alternation)" 0 --stdout "converge: [1-9][0-9]* runs" -- "$CLI" converge smoke --quiet --seeds 1 --filter '^(quadratic|rosenbrock)$' --impl eigen
+assert "  ...ran exactly those two cases" bash -c "'$CLI' converge smoke --quiet --seeds 1 --filter '^(quadratic|rosenbrock)\$' --impl eigen | grep -E '^(quadratic|rosenbrock|logreg)' | cut -d' ' -f1 | sort -u | tr '\n' ' ' | grep -qx 'quadratic rosenbrock '"
+check "speed --filter maps onto benchmark names" 0 --stdout "^eigen/adam/flat" -- "$CLI" speed smoke --filter '^eigen/adam/' --benchmark_list_tests
+assert "  ...and lists nothing else" bash -c "! '$CLI' speed smoke --filter '^eigen/adam/' --benchmark_list_tests | grep -v '^eigen/adam/'"
+check "--quiet on agree: no progress lines" 0 --stderr-lines 0 -- "$CLI" agree smoke --quiet --filter 'adam/amsgrad=false$'
+check "--quiet on converge: no progress lines" 0 --stderr-lines 0 -- "$CLI" converge smoke --quiet --seeds 1 --filter '^quadratic$' --impl eigen
+check "--quiet on speed is accepted" 0 -- "$CLI" speed smoke --quiet --filter '^eigen/adam/' --benchmark_list_tests
+
+# A run that checked nothing says so: exit 3, one line naming why; --allow-empty accepts it.
+# CUDA implementations never do float64, with or without a GPU.
+check_err "agree where every case is skipped: exit 3 with the reason" 3 "nothing checked.*not float64" -- "$CLI" agree smoke --quiet --impl cuda --dtype float64
+check "  ...--allow-empty accepts it" 0 -- "$CLI" agree smoke --quiet --impl cuda --dtype float64 --allow-empty
+if "$CLI" list | awk '/^cuda /{f=1; next} /^[^ ]/{f=0} f' | grep -q "no CUDA device"; then  # no GPU here
+  check_err "agree smoke --impl cuda without a GPU: exit 3, 'no CUDA device'" 3 "nothing checked.*no CUDA device" -- "$CLI" agree smoke --quiet --impl cuda
+  check_err "converge --impl cuda without a GPU: exit 3" 3 "converge: nothing checked.*no CUDA device" -- "$CLI" converge smoke --quiet --impl cuda --filter '^quadratic$'
+  check "  ...--allow-empty accepts it" 0 -- "$CLI" converge smoke --quiet --impl cuda --filter '^quadratic$' --allow-empty
+  check_err "speed --impl cuda without a GPU: exit 3" 3 "speed: nothing checked.*no CUDA device" -- "$CLI" speed smoke --impl cuda
+  check "  ...--allow-empty accepts it" 0 -- "$CLI" speed smoke --impl cuda --allow-empty
+fi
 finish

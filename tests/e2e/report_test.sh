@@ -79,6 +79,12 @@ else
   assert "the browser check fails on a figure whose data series are not visible" grep -q "^broken: NOT DRAWN steps-to-target" "$B.out"
   assert "the browser check fails on a page missing a figure" grep -q "^broken: NOT DRAWN agree-error: no <figure" "$B.out"
   assert "the broken page's intact figure still passes (the failures are the broken figures' own)" grep -q "^broken: drawn speed-models:" "$B.out"
+  assert "the rendered page opens with summary.md's first line, the verdict" $PY - "$B/full.probe.json" "$tmp/out/summary.md" <<'PY'
+import json, sys
+text, first = json.load(open(sys.argv[1]))["text"], open(sys.argv[2], encoding="utf-8").readline().strip()
+assert first.startswith(("✅", "❌", "⚠️")), first
+assert text.lstrip().startswith(first), (text[:200], first)
+PY
   assert "the verdict table counts match agree.json" $PY - "$B/full.probe.json" "$tmp/in/agree/agree.json" <<'PY'
 import json, sys
 from collections import Counter

@@ -5,12 +5,15 @@
 Inputs are the stored fixtures (tests/fixtures/, made by `adambench speed` and `adambench converge`)
 and small hand-made files for the edge cases.
 """
+import contextlib
+import io
 import json
 import os
 import shutil
 import subprocess
-import tempfile
 import sys
+import tempfile
+import types
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -20,7 +23,7 @@ FIX = os.path.join(ROOT, "tests", "fixtures")
 PY = "/usr/bin/python3"
 
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
-from adambench_report import load as report_load, tables, validate  # noqa: E402
+from adambench_report import cli, load as report_load, page as page_mod, tables, validate, verdict as verdict_mod  # noqa: E402
 from adambench_report.common import InputError  # noqa: E402
 
 
@@ -54,6 +57,18 @@ def agree_doc(results=None):
     ]}
 
 
+def run_main(argv, real=False):
+    if real:
+        return subprocess.run([PY, SCRIPT, *argv], capture_output=True, text=True, timeout=300)
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = cli.main(argv)
+        except SystemExit as e:
+            code = e.code
+    return types.SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())
+
+
 class Tmp(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="report-test-")
@@ -68,9 +83,10 @@ class Tmp(unittest.TestCase):
             f.write(content)
         return p
 
-    def run_report(self, *inputs, out=None):
+    def run_report(self, *inputs, out=None, real=False):
+        """report.py's main in this process (fast), or with real=True the script in a new process."""
         out = out or os.path.join(self.dir, "out")
-        return subprocess.run([PY, SCRIPT, *inputs, "--out", out], capture_output=True, text=True, timeout=300)
+        return run_main([*inputs, "--out", out], real)
 
     def assert_bad(self, r, *words):
         self.assertEqual(r.returncode, 2, r.stderr)
@@ -239,7 +255,7 @@ class CommandLine(Tmp):
         for name, (content, words) in cases.items():
             with self.subTest(name):
                 p = self.write(f"{name}.json", content)
-                r = self.run_report(p)
+                r = self.run_report(p, real=name == "truncated")
                 self.assert_bad(r, p, words)
                 self.assertFalse(os.path.exists(os.path.join(self.dir, "out", "index.html")))
 
@@ -247,7 +263,7 @@ class CommandLine(Tmp):
         self.assert_bad(self.run_report(os.path.join(self.dir, "nope")), "no such file or folder")
         os.makedirs(os.path.join(self.dir, "empty"))
         self.assert_bad(self.run_report(os.path.join(self.dir, "empty")), "no result files")
-        r = subprocess.run([PY, SCRIPT, "x.json"], capture_output=True, text=True)  # no --out
+        r = run_main(["x.json"], real=True)  # no --out
         self.assert_bad(r, "--out")
         p = self.write("a/agree.json", json.dumps(agree_doc()))
         self.assert_bad(self.run_report(p, out=p), "--out")  # a file, not a folder
@@ -273,7 +289,7 @@ class CommandLine(Tmp):
         self.assertIn("| eigen | 1 | 1 | 0 | 0 |", md)
 
     def test_full_report_from_fixtures(self):
-        r = self.run_report(os.path.join(FIX, "speed.json"), os.path.join(FIX, "converge"))
+        r = self.run_report(os.path.join(FIX, "speed.json"), os.path.join(FIX, "converge"), real=True)
         self.assertEqual(r.returncode, 0, r.stderr)
         out = os.path.join(self.dir, "out")
         names = sorted(os.listdir(out))
@@ -287,6 +303,109 @@ class CommandLine(Tmp):
         ids = re.findall(r'\bid="([^"]+)"', page)
         self.assertEqual(len(ids), len(set(ids)))
 
+
+class VerdictAndSummary(Tmp):
+    """The verdict opens summary.md and index.html; interrupted runs get a banner; summary.md stays
+    under 60,000 characters whatever the input."""
+
+    def report(self, *inputs):
+        r = self.run_report(*inputs)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        out = os.path.join(self.dir, "out")
+        return read(os.path.join(out, "summary.md")), read(os.path.join(out, "index.html"))
+
+    def opens_with(self, md, page, start):
+        first = md.split("\n", 1)[0]
+        self.assertTrue(first.startswith(start), first)
+        body = page[page.index("<body>") + len("<body>"):].lstrip()
+        self.assertTrue(body.startswith('<p class="verdict'), body[:200])
+        import html
+        self.assertIn(html.escape(first), body[:len(first) + 200])
+        return first
+
+    def test_pass_fail_and_nothing_checked(self):
+        doc = agree_doc()
+        first = self.opens_with(*self.report(self.write("a/agree.json", json.dumps(doc))), "❌")
+        self.assertIn("1 disagreement", first)
+        self.assertIn("2 agreement results checked (1 agreement results skipped)", first)
+        doc["results"] = [doc["results"][0]]
+        first = self.opens_with(*self.report(self.write("b/agree.json", json.dumps(doc))), "✅ no failure")
+        self.assertIn("1 agreement results checked", first)
+        doc["results"] = [agree_doc()["results"][1]]  # only a skipped case
+        first = self.opens_with(*self.report(self.write("c/agree.json", json.dumps(doc))), "⚠️ nothing checked")
+        self.assertIn("skipped", first)
+        self.opens_with(*self.report(os.path.join(FIX, "speed.json")), "⚠️ nothing checked")
+
+    def test_interrupted_banner(self):
+        doc = dict(agree_doc(), interrupted=True, stopped_before="case c9")
+        doc["results"] = [doc["results"][0]]
+        md, page = self.report(self.write("a/agree.json", json.dumps(doc)))
+        self.opens_with(md, page, "⚠️ incomplete")
+        self.assertIn('<p class="banner">⚠️', page)
+        self.assertIn("interrupted (stopped before case c9)", page)
+        self.assertIn("> ⚠️ **", md.split("\n")[2])
+        doc = dict(doc, interrupted=False)
+        md, page = self.report(self.write("b/agree.json", json.dumps(doc)))
+        self.assertNotIn('class="banner"', page)
+
+    def converge_copy(self, expect=None, unmet=()):
+        dst = os.path.join(self.dir, "conv")
+        shutil.rmtree(dst, ignore_errors=True)
+        shutil.copytree(os.path.join(FIX, "converge"), dst)
+        j = load(os.path.join(dst, "converge.json"))
+        diverged = [r for r in j["runs"] if r["verdict"] == "diverged"]
+        self.assertTrue(diverged)  # the fixture has runs that diverge (sgd-momentum on quadratic)
+        for r in diverged:
+            if expect:
+                r["expect"] = expect
+        j["expectations_unmet"] = list(unmet)
+        j["summary"]["expectations_unmet"] = len(unmet)
+        with open(os.path.join(dst, "converge.json"), "w") as f:
+            json.dump(j, f)
+        return dst, len(diverged)
+
+    def test_expected_divergence_is_not_a_failure(self):
+        conv, n = self.converge_copy(expect="diverge")
+        md, page = self.report(conv)
+        self.opens_with(md, page, "✅ no failure")
+        head, rows = tables.converge_verdicts([report_load.parse_converge(load(os.path.join(conv, "converge.json")),
+                                                                           os.path.join(conv, "converge.json"))])
+        col = head.index("diverged as expected")
+        self.assertEqual(sum(r[col] for r in rows), n)
+        self.assertEqual(sum(r[head.index("diverged")] for r in rows), 0)
+        self.assertNotIn('class="n fail"', page)  # nothing drawn as a red failure
+        # The same divergence against a stated expectation to reach the target: a red failure.
+        conv, n = self.converge_copy(expect="target", unmet=["quadratic/b8/s0 sgd-momentum: expected to reach val_loss <= 1, diverged"])
+        md, page = self.report(conv)
+        self.opens_with(md, page, "❌ 1 unmet convergence expectation")
+        self.assertIn('<td class="fail">quadratic/b8/s0 sgd-momentum', page)
+
+    def test_summary_is_short_whatever_the_input(self):
+        doc = agree_doc()
+        fail = doc["results"][2]
+        doc["results"] = [dict(fail, case=f"case_{i}_" + "c" * 300, impl=f"impl{i % 7}", reason="r" * 5000) for i in range(100)]
+        for k in range(45):
+            self.write(f"many/{k:03d}_{'p' * 150}/agree.json", json.dumps(dict(doc, interrupted=k % 2 == 0)))
+        md, page = self.report(os.path.join(self.dir, "many"))
+        self.assertLessEqual(len(md), 60000)
+        self.assertTrue(md.startswith("❌ 4500 disagreements"), md[:100])
+        for want in ("… and 3 more interrupted runs", "… and 25 more files", "<details><summary>4500 rows</summary>"):
+            self.assertTrue(want in md, want)
+        self.assertRegex(md, r"… and 4\d\d\d more rows \(all in index.html\)")
+        self.assertEqual(md.count("<details>"), md.count("</details>"))
+        # A long --title cannot make it long either.
+        r = run_main([os.path.join(self.dir, "many"), "--out", os.path.join(self.dir, "t"), "--title", "T" * 100000])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertLessEqual(len(read(os.path.join(self.dir, "t", "summary.md"))), 60000)
+
+    def test_summary_cut_keeps_the_verdict(self):
+        # Sections that stay long without their tables (an extension's notes, say) are cut at a line.
+        v = verdict_mod.Verdict("pass", "✅ no failure: 1 agreement results checked", [])
+        sections = [(f"S{i}", [("note", "n" * 700)] * 10) for i in range(20)]
+        md = page_mod.summary_md("t", v, [], sections)
+        self.assertLessEqual(len(md), 60000)
+        self.assertTrue(md.startswith(v.line + "\n"))
+        self.assertTrue(md.endswith("(the whole report is in index.html)\n"), md[-200:])
 
 if __name__ == "__main__":
     unittest.main()

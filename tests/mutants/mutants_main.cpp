@@ -30,5 +30,8 @@ int main(int argc, char** argv) {
   add<mutant::maximize_ignored>(r, "maximize_ignored", "maximize ignored");
   add<mutant::simd_tail>(r, "simd_tail", "SIMD tail not updated");
   add<mutant::off_by_one_step>(r, "off_by_one_step", "bias correction from step + 1");
+  // Not agreement bugs: the convergence gate's two directions (tests/e2e/gate_test.sh).
+  add<mutant::rounding>(r, "rounding", "m = beta1*m + (1-beta1)*g: rounding differs, training does not");
+  add<mutant::trains_worse>(r, "trains_worse", "effective lr scaled by 0.8: more steps to the target");
   return adambench::cli_main(argc, argv, r);
 }

@@ -36,13 +36,32 @@ TEST_CASE("median") {
 }
 
 namespace {
+json context() { return {{"build", {{"git_commit", "abc"}}}, {"threads", 1}}; }
 json gbench(const std::vector<double>& times, const std::string& name = "eigen/flat_16M", double frac = 0.95) {
-  json j{{"context", {{"host_name", "h"}}}, {"benchmarks", json::array()}};
+  json j{{"context", {{"host_name", "h"}, {"adambench.schema_version", "1"}, {"adambench.suite", "embedded:ci"},
+                      {"adambench.thread_counts", "1"}, {"adambench.build.git_commit", "abc"}}},
+         {"benchmarks", json::array()}};
   for (std::size_t i = 0; i < times.size(); ++i)
     j["benchmarks"].push_back({{"name", name}, {"run_name", name}, {"run_type", "iteration"}, {"repetition_index", i},
                                {"real_time", times[i]}, {"time_unit", "us"}, {"probe_fraction", frac * 100.0 / times[i]}});
   j["benchmarks"].push_back({{"name", name + "_mean"}, {"run_name", name}, {"run_type", "aggregate"}, {"real_time", 1.0}, {"time_unit", "us"}});
   return j;
+}
+json agree_doc() {
+  json errs{{"max_err_u", 0.5}, {"compared", 10}, {"failed", 0}};
+  json r{{"case", "c"}, {"impl", "eigen"}, {"dtype", "float32"}, {"seed", 0}, {"verdict", "pass"},
+         {"checks", {{{"step", 1}, {"ok", true}, {"params", errs}}}}};
+  return {{"kind", "agree"}, {"schema_version", 1}, {"context", context()}, {"suite", "embedded:ci"}, {"interrupted", false},
+          {"summary", {{"passed", 1}, {"failed", 0}, {"skipped", 0}}}, {"results", {r}}};
+}
+json converge_doc() {
+  json base{{"kind", "converge"}, {"schema_version", 1}, {"context", context()}, {"suite", "embedded:smoke"}, {"interrupted", false},
+            {"summary", {{"runs", 1}, {"skipped", 0}, {"errors", 0}}}, {"runs", json::array()}, {"aggregates", json::array()}};
+  base["runs"].push_back({{"case", "q"}, {"impl", "eigen"}, {"batch_size", 32}, {"seed", 0}, {"verdict", "ok"}, {"curve_digest", "abc"}});
+  base["aggregates"].push_back({{"case", "q"}, {"impl", "eigen"}, {"batch_size", 32}, {"failure_rate", 0.0},
+                                {"final_val_loss", {{"median", 1.0}, {"lo", 0.9}, {"hi", 1.1}}},
+                                {"steps_to_target", {{"median", 1000.0}, {"lo", 1000.0}, {"hi", 1000.0}}}});
+  return base;
 }
 std::vector<double> noisy(double mean, double rel, int n, unsigned seed) {
   std::mt19937 g(seed);
@@ -51,22 +70,24 @@ std::vector<double> noisy(double mean, double rel, int n, unsigned seed) {
   for (int i = 0; i < n; ++i) x.push_back(d(g));
   return x;
 }
-std::vector<loaded_result> as(const std::string& kind, json j) { return {{"mem.json", kind, std::move(j)}}; }
+// Through the schema, like a file read from disk.
+std::vector<loaded_result> as(json j) { return {checked_result(std::move(j), "mem.json")}; }
+gate_report cmp(json b, json c, gate_options o = {}) { return compare_results(as(std::move(b)), as(std::move(c)), o); }
 }  // namespace
 
 TEST_CASE("gate/speed: a 10% slowdown over 9 repetitions is a regression") {
-  auto rep = compare_results(as("speed", gbench(noisy(100, 0.01, 9, 1))), as("speed", gbench(noisy(110, 0.01, 9, 2))), {});
+  auto rep = cmp(gbench(noisy(100, 0.01, 9, 1)), gbench(noisy(110, 0.01, 9, 2)));
   CHECK(rep.regressions >= 1);
-  rep = compare_results(as("speed", gbench(noisy(100, 0.01, 9, 1))), as("speed", gbench(noisy(90, 0.01, 9, 2))), {});
+  rep = cmp(gbench(noisy(100, 0.01, 9, 1)), gbench(noisy(90, 0.01, 9, 2)));
   CHECK(rep.regressions == 0);
   CHECK(rep.improvements >= 1);
 }
 
 TEST_CASE("gate/speed: noise below the effect size is no change; a large change the test cannot confirm is inconclusive") {
-  auto rep = compare_results(as("speed", gbench(noisy(100, 0.01, 9, 1))), as("speed", gbench(noisy(101, 0.01, 9, 2))), {});
+  auto rep = cmp(gbench(noisy(100, 0.01, 9, 1)), gbench(noisy(101, 0.01, 9, 2)));
   CHECK(rep.regressions == 0);
   CHECK(rep.inconclusive == 0);
-  rep = compare_results(as("speed", gbench({100, 60, 140})), as("speed", gbench({140, 70, 150})), {});
+  rep = cmp(gbench({100, 60, 140}), gbench({140, 70, 150}));
   CHECK(rep.regressions == 0);
   CHECK(rep.inconclusive >= 1);
 }
@@ -74,42 +95,85 @@ TEST_CASE("gate/speed: noise below the effect size is no change; a large change 
 TEST_CASE("gate/speed: against another machine the probe fraction is judged, not the time") {
   json b = gbench(noisy(100, 0.01, 9, 1)), c = gbench(noisy(50, 0.01, 9, 2), "eigen/flat_16M", 0.5 * 0.95);
   c["context"]["host_name"] = "other";  // twice as fast a machine, same fraction of its probe
-  auto rep = compare_results(as("speed", b), as("speed", c), {});
+  auto rep = cmp(b, c);
   CHECK(rep.regressions == 0);
   CHECK(rep.improvements == 0);
 }
 
+TEST_CASE("gate/speed: a missing or errored benchmark is a regression; other thread counts are not compared") {
+  json b = gbench(noisy(100, 0.01, 9, 1)), c = gbench(noisy(100, 0.01, 9, 2), "eigen/other");
+  CHECK_THROWS_WITH(cmp(b, c), Catch::Contains("nothing compared"));
+  json two = gbench(noisy(100, 0.01, 9, 2));
+  two["benchmarks"].push_back(gbench({100}, "libtorch/flat_16M")["benchmarks"][0]);
+  json c2 = gbench(noisy(100, 0.01, 9, 3));
+  auto rep = cmp(two, c2);
+  CHECK(rep.regressions == 1);
+  CHECK(cmp(two, c2, gate_options{.allow_missing = true}).regressions == 0);
+  json c3 = two;
+  c3["benchmarks"][0]["error_occurred"] = true;
+  CHECK(cmp(two, c3).regressions == 1);
+  json t = gbench(noisy(100, 0.01, 9, 2));
+  t["context"]["adambench.thread_counts"] = "2";
+  CHECK_THROWS_WITH(cmp(b, t), Catch::Contains("thread counts"));
+}
+
 TEST_CASE("gate/agree: a disagreement is a regression without a baseline; growth is a warning") {
-  json base{{"kind", "agree"}, {"schema_version", 1}, {"results", json::array()}};
-  json r{{"case", "c"}, {"impl", "eigen"}, {"dtype", "float32"}, {"seed", 0}, {"verdict", "pass"},
-         {"checks", {{{"step", 1}, {"params", {{"max_err_u", 0.5}}}}}}};
-  base["results"].push_back(r);
-  json cand = base;
-  CHECK(compare_results(as("agree", base), as("agree", cand), {}).regressions == 0);
+  json base = agree_doc(), cand = base;
+  CHECK(cmp(base, cand).regressions == 0);
   cand["results"][0]["checks"][0]["params"]["max_err_u"] = 5.0;
-  auto rep = compare_results(as("agree", base), as("agree", cand), {});
+  auto rep = cmp(base, cand);
   CHECK(rep.regressions == 0);
   CHECK(rep.warnings == 1);
   cand["results"][0]["verdict"] = "fail";
-  CHECK(compare_results({}, as("agree", cand), {}).regressions == 1);
+  CHECK(cmp(base, cand).regressions == 1);
 }
 
-TEST_CASE("gate/converge: deterministic curves compare exactly; seeded ones by interval overlap") {
-  json base{{"kind", "converge"}, {"schema_version", 1}, {"runs", json::array()}, {"aggregates", json::array()}};
-  base["runs"].push_back({{"case", "q"}, {"impl", "eigen"}, {"batch_size", 32}, {"seed", 0}, {"verdict", "ok"}, {"curve_digest", "abc"}});
-  base["aggregates"].push_back({{"case", "q"}, {"impl", "eigen"}, {"batch_size", 32}, {"failure_rate", 0.0},
-                                {"final_val_loss", {{"median", 1.0}, {"lo", 0.9}, {"hi", 1.1}}}});
-  json cand = base;
-  CHECK(compare_results(as("converge", base), as("converge", cand), {}).regressions == 0);
+TEST_CASE("gate/agree: coverage: missing, newly skipped, interrupted and contradicted passes are regressions") {
+  json base = agree_doc(), cand = base;
+  cand["results"][0]["seed"] = 1;  // base's result missing, a new one instead: nothing compared
+  CHECK_THROWS_WITH(cmp(base, cand), Catch::Contains("nothing compared"));
+  json two = base;
+  two["results"].push_back(base["results"][0]);
+  two["results"][1]["impl"] = "libtorch";
+  CHECK(cmp(two, base).regressions == 1);
+  CHECK(cmp(two, base, gate_options{.allow_missing = true}).regressions == 0);
+  cand = two;
+  cand["results"][1]["verdict"] = "skip";
+  CHECK(cmp(two, cand).regressions == 1);
+  cand = two;
+  cand["interrupted"] = true;
+  CHECK(cmp(two, cand).regressions == 1);
+  cand = two;
+  cand["results"][1]["checks"][0]["params"]["failed"] = 3;  // a "pass" its own checks contradict
+  CHECK(cmp(two, cand).regressions == 1);
+  cand = two;
+  cand["results"][1]["checks"][0]["params"]["failed"] = "zz";
+  CHECK_THROWS_WITH(as(cand), Catch::Contains("$.results[1].checks[0].params.failed"));
+  cand = two;
+  cand["suite"] = "suites/default.toml";
+  CHECK_THROWS_WITH(cmp(two, cand), Catch::Contains("differ in suite"));
+  CHECK_THROWS_WITH(cmp(two, gbench({1, 2})), Catch::Contains("different kinds"));
+}
+
+TEST_CASE("gate/converge: the band passes changes within seed spread and drift, fails worse training; --exact is bitwise") {
+  json base = converge_doc(), cand = base;
+  CHECK(cmp(base, cand).regressions == 0);
   cand["runs"][0]["curve_digest"] = "abd";
-  CHECK(compare_results(as("converge", base), as("converge", cand), {}).regressions == 1);
+  CHECK(cmp(base, cand).regressions == 0);  // a rounding change: not a regression by default...
+  CHECK(cmp(base, cand, gate_options{.exact = true}).regressions == 1);  // ...but bitwise it is
   cand = base;
-  cand["aggregates"][0]["final_val_loss"] = {{"median", 1.3}, {"lo", 1.2}, {"hi", 1.4}};
-  CHECK(compare_results(as("converge", base), as("converge", cand), {}).regressions == 1);
-  cand["aggregates"][0]["final_val_loss"] = {{"median", 1.05}, {"lo", 0.95}, {"hi", 1.2}};  // overlaps
-  CHECK(compare_results(as("converge", base), as("converge", cand), {}).regressions == 0);
+  cand["aggregates"][0]["final_val_loss"] = {{"median", 1.5}, {"lo", 1.4}, {"hi", 1.6}};  // beyond 2 x seed spread 0.2
+  CHECK(cmp(base, cand).regressions == 1);
+  cand["aggregates"][0]["final_val_loss"] = {{"median", 1.15}, {"lo", 0.95}, {"hi", 1.2}};  // within the band
+  CHECK(cmp(base, cand).regressions == 0);
+  cand = base;
+  cand["aggregates"][0]["steps_to_target"] = {{"median", 1100.0}, {"lo", 1100.0}, {"hi", 1100.0}};  // +10%: beyond the 5% floor
+  CHECK(cmp(base, cand).regressions == 1);
+  cand["aggregates"][0]["steps_to_target"] = {{"median", 1040.0}, {"lo", 1040.0}, {"hi", 1040.0}};
+  CHECK(cmp(base, cand).regressions == 0);
+  cand = base;
   cand["runs"][0]["verdict"] = "diverged";
-  CHECK(compare_results(as("converge", base), as("converge", cand), {}).regressions == 1);
+  CHECK(cmp(base, cand).regressions == 1);
 }
 
 TEST_CASE("gate: missing, truncated and foreign files are one-line input errors") {
@@ -126,12 +190,40 @@ TEST_CASE("gate: missing, truncated and foreign files are one-line input errors"
   fs::remove_all(d);
 }
 
-TEST_CASE("gate: merge joins shards of one kind and refuses mixed kinds") {
-  json a{{"kind", "agree"}, {"schema_version", 1}, {"shard", "1/2"}, {"results", {{{"verdict", "pass"}}}}};
-  json b{{"kind", "agree"}, {"schema_version", 1}, {"shard", "2/2"}, {"results", {{{"verdict", "fail"}}}}};
-  json m = merge_results({{"a", "agree", a}, {"b", "agree", b}});
+TEST_CASE("gate: merge joins shards 1..N once each, of one kind, suite and build") {
+  json a = agree_doc(), b = agree_doc();
+  a["shard"] = "1/2";
+  b["shard"] = "2/2";
+  b["results"][0]["seed"] = 1;
+  b["results"][0]["verdict"] = "fail";
+  b["summary"] = {{"passed", 0}, {"failed", 1}, {"skipped", 0}};
+  auto A = checked_result(a, "a"), B = checked_result(b, "b");
+  json m = merge_results({A, B});
   CHECK(m["results"].size() == 2);
   CHECK(m["summary"]["failed"] == 1);
   CHECK(!m.contains("shard"));
-  CHECK_THROWS_AS(merge_results({{"a", "agree", a}, {"s", "speed", gbench({1})}}), input_error);
+  CHECK_THROWS_WITH(merge_results({A, A}), Catch::Contains("shard 1/2 given twice"));
+  CHECK_THROWS_WITH(merge_results({A}), Catch::Contains("shard 2/2 is missing"));
+  json c = b;
+  c["context"]["build"]["git_commit"] = "def";
+  CHECK_THROWS_WITH(merge_results({A, checked_result(c, "c")}), Catch::Contains("build"));
+  CHECK_THROWS_AS(merge_results({A, checked_result(gbench({1}), "s")}), input_error);
+}
+
+TEST_CASE("gate: the Markdown starts with the verdict and stays under 60,000 characters") {
+  json base = agree_doc();
+  base["results"] = json::array();
+  for (int i = 0; i < 3000; ++i) {
+    json r = agree_doc()["results"][0];
+    r["case"] = std::string(200, 'x') + std::to_string(i);
+    base["results"].push_back(r);
+  }
+  json cand = base;
+  for (auto& r : cand["results"]) r["verdict"] = "fail", r["first_mismatch"] = std::string(500, 'y');
+  auto rep = cmp(base, cand);
+  const std::string md = gate_markdown(rep, "b", "c");
+  CHECK(md.rfind("❌ 3000 regressions", 0) == 0);
+  CHECK(md.size() <= 60000);
+  CHECK(md.find("more not shown") != std::string::npos);
+  CHECK(gate_markdown(cmp(base, base), "b", "c").rfind("✅ no regression: 3000 results compared", 0) == 0);
 }

@@ -1,7 +1,9 @@
 #include "adam_reference.h"
+#include "core/compare.h"
 
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <random>
 
 using namespace adambench;
 
@@ -123,4 +125,39 @@ TEST_CASE("reference: running error bounds cover each value and grow with steps"
     CHECK(r.bounds().params[0][0] > last);
     last = r.bounds().params[0][0];
   }
+}
+
+// docs/tolerances.md, "Underflow": a plain float32 Adam (torch.optim's op order, each op rounded
+// once, gradual underflow) on gradients ~1e-21, where (1-b2)*g^2 is subnormal, agrees with the
+// reference only when the bound carries float32's underflow term; without it (float64's term)
+// the same correct arithmetic reads as a disagreement of thousands of u.
+TEST_CASE("reference: the underflow term keeps correct float32 arithmetic on subnormals agreeing") {
+  auto run = [](dtype arithmetic) {
+    const adam_config c{};
+    std::mt19937_64 rng(1);
+    std::normal_distribution<double> n(0.0, 1.0);
+    std::vector<float> p(200), m(200, 0.f), v(200, 0.f);
+    for (auto& x : p) x = static_cast<float>(n(rng));
+    reference_adam ref(c, arithmetic);
+    ref.init({std::vector<double>(p.begin(), p.end())});
+    for (int t = 1; t <= 20; ++t) {
+      std::vector<float> g(p.size());
+      for (auto& x : g) x = static_cast<float>(1e-21 * n(rng));
+      ref.step({std::vector<double>(g.begin(), g.end())});
+      const float b1 = 0.9f, b2 = 0.999f;
+      const double bc1 = 1 - std::pow(0.9, t), bc2 = 1 - std::pow(0.999, t);
+      for (std::size_t k = 0; k < p.size(); ++k) {
+        m[k] = m[k] + (1.f - b1) * (g[k] - m[k]);
+        v[k] = v[k] * b2 + (1.f - b2) * (g[k] * g[k]);
+        const float denom = std::sqrt(v[k]) / static_cast<float>(std::sqrt(bc2)) + 1e-8f;
+        p[k] = p[k] + static_cast<float>(-(1e-3 / bc1)) * (m[k] / denom);
+      }
+    }
+    const tolerance tol = tolerance_for(dtype::float32);
+    return compare_values(std::vector<double>(v.begin(), v.end()), ref.state().v[0], ref.bounds().v[0], dtype::float32, tol);
+  };
+  const error_stats with = run(dtype::float32), without = run(dtype::float64);
+  INFO("with the float32 term: " << with.max_err_u << " u; with float64's: " << without.max_err_u << " u");
+  CHECK(with.failed == 0);
+  CHECK(without.failed > 0);  // the case is hard enough to need the term
 }

@@ -29,6 +29,8 @@ enum class mutant {
   maximize_ignored,     ///< maximize flag dropped
   simd_tail,            ///< last n mod packet-width elements of each tensor not updated
   off_by_one_step,      ///< bias correction computed from step + 1
+  rounding,             ///< m = beta1*m + (1-beta1)*g, not lerp: a correct change of rounding only
+  trains_worse,         ///< effective lr scaled by 0.8: trains measurably slower (the gate's band)
 };
 
 inline float round_bf16(float x) {
@@ -147,6 +149,7 @@ class eigen_adam final : public optimizer {
       s.neg_step_size = -(c.lr * std::sqrt(bc2) / bc1);
       s.bc2_sqrt = 1.0;
     }
+    if constexpr (M == mutant::trains_worse) s.neg_step_size *= 0.8;
     const bool maximize = (M == mutant::maximize_ignored) ? false : c.maximize;
     const bool lerp_low = s.w1 < 0.5;
     const std::int64_t nwork = static_cast<std::int64_t>(work_.size());
@@ -178,7 +181,8 @@ class eigen_adam final : public optimizer {
     p = p * T(s.decay_mul);
     if (s.wd != 0.0) g = g + T(s.wd) * p;  // skipped at 0 like PyTorch: 0 * NaN would poison g
     const T w1 = T(s.w1);
-    m = lerp_low ? m + w1 * (g - m) : g - (g - m) * (T(1) - w1);
+    if constexpr (M == mutant::rounding) m = T(1.0 - s.w1) * m + w1 * g;
+    else m = lerp_low ? m + w1 * (g - m) : g - (g - m) * (T(1) - w1);
     v = v * T(s.beta2) + T(s.one_minus_beta2) * g * g;
     T vh = v;
     if (vmax) {
@@ -234,7 +238,8 @@ class eigen_adam final : public optimizer {
       packet pk = pmul(ploadu<packet>(p + k), decay);
       if constexpr (has_wd) gk = padd(gk, pmul(wd, pk));
       packet mk = ploadu<packet>(m + k);
-      if constexpr (lerp_low) mk = padd(mk, pmul(w1, psub(gk, mk)));
+      if constexpr (M == mutant::rounding) mk = padd(pmul(pset1<packet>(T(1.0 - s.w1)), mk), pmul(w1, gk));
+      else if constexpr (lerp_low) mk = padd(mk, pmul(w1, psub(gk, mk)));
       else mk = psub(gk, pmul(psub(gk, mk), omw1));
       packet vk = padd(pmul(ploadu<packet>(v + k), b2), pmul(pmul(omb2, gk), gk));
       packet vh = vk;

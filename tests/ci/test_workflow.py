@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""The GitHub workflow and the Slurm script do their work through scripts/ci-gate.sh.
+
+Usage: test_workflow.py REPO_ROOT. Parses .github/workflows/adambench.yml (python3-yaml) and
+checks: a pull-request job that builds, tests, gates (`pr`) and uploads the report; a nightly
+matrix of shards whose count matches SHARDS; a merge job after it; no step that runs adambench
+or ctest around the script; every ci-gate.sh subcommand used exists in the script; and the
+sbatch script runs shards and the merge through the same script.
+"""
+import re
+import sys
+from pathlib import Path
+
+import yaml
+
+root = Path(sys.argv[1] if len(sys.argv) > 1 else ".")
+failures = []
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what)
+    if not cond:
+        failures.append(what)
+
+
+wf = yaml.safe_load((root / ".github/workflows/adambench.yml").read_text())
+script = (root / "scripts/ci-gate.sh").read_text()
+subcommands = set(re.findall(r"^  ([a-z]+)\)$", script, re.M))
+check({"build", "test", "pr", "shard", "merge"} <= subcommands, f"ci-gate.sh has build, test, pr, shard, merge ({sorted(subcommands)})")
+
+on = wf.get("on", wf.get(True))  # YAML 1.1 reads a bare `on` as true
+check(isinstance(on, dict) and "pull_request" in on, "triggered by pull requests")
+check(isinstance(on, dict) and any("cron" in s for s in on.get("schedule") or []), "triggered nightly (schedule: cron)")
+
+jobs = wf.get("jobs") or {}
+
+
+def runs(job):
+    return [s["run"] for s in job.get("steps", []) if "run" in s]
+
+
+def uses(job, action):
+    return [s for s in job.get("steps", []) if str(s.get("uses", "")).startswith(action)]
+
+
+def gate_calls(job):
+    return [m.group(1) for r in runs(job) for m in re.finditer(r"scripts/ci-gate\.sh ([a-z]+)", r)]
+
+
+for name, job in jobs.items():
+    for r in runs(job):
+        direct = re.search(r"(build/adambench|\bctest\b|scripts/report\.py|scripts/run\.sh)", r)
+        check(not direct, f"job {name}: no step runs adambench, ctest or the report around ci-gate.sh ({r.strip()[:60]})")
+    for sub in gate_calls(job):
+        check(sub in subcommands, f"job {name}: ci-gate.sh {sub} exists")
+
+pr = [j for j in jobs.values() if "pr" in gate_calls(j)]
+check(len(pr) == 1, "one job runs `ci-gate.sh pr`")
+if pr:
+    calls = gate_calls(pr[0])
+    check(calls[:2] == ["build", "test"] and "pr" in calls, f"the pull-request job builds, tests, then gates ({calls})")
+    up = uses(pr[0], "actions/upload-artifact")
+    check(bool(up) and any("results/pr" in str(s.get("with", {}).get("path", "")) for s in up), "the pull-request job uploads the report")
+
+shard = [(n, j) for n, j in jobs.items() if "shard" in gate_calls(j)]
+check(len(shard) == 1, "one job runs `ci-gate.sh shard`")
+if shard:
+    sname, sjob = shard[0]
+    matrix = ((sjob.get("strategy") or {}).get("matrix") or {}).get("shard") or []
+    n = str((wf.get("env") or {}).get("SHARDS", ""))
+    check(matrix == list(range(1, len(matrix) + 1)) and len(matrix) > 1, f"shards form a matrix 1..N ({matrix})")
+    check(n == str(len(matrix)), f"SHARDS ({n}) equals the matrix size ({len(matrix)})")
+    check(any(re.search(r"ci-gate\.sh shard \$\{\{ matrix\.shard \}\} \$\{\{ env\.SHARDS \}\}", r) for r in runs(sjob)),
+          "each matrix job runs its own shard of N")
+    check((sjob.get("strategy") or {}).get("fail-fast") is False, "one failing shard does not cancel the others")
+    merge = [j for j in jobs.values() if "merge" in gate_calls(j)]
+    check(len(merge) == 1, "one job runs `ci-gate.sh merge`")
+    if merge:
+        needs = merge[0].get("needs")
+        needs = [needs] if isinstance(needs, str) else needs or []
+        check(sname in needs, f"the merge job waits for the shards (needs: {needs})")
+        check("cancelled()" in str(merge[0].get("if", "")), "the merge job runs even when a shard failed")
+        check(bool(uses(merge[0], "actions/download-artifact")), "the merge job downloads the shards")
+
+sb = (root / "scripts/slurm/full-suite.sbatch").read_text()
+check(re.search(r"^#SBATCH --array=", sb, re.M) is not None, "the sbatch script is a job array")
+check(re.search(r"scripts/ci-gate\.sh shard \"\$i\" \"\$n\"", sb) is not None, "each array task runs ci-gate.sh shard I N")
+check("scripts/ci-gate.sh merge" in sb and "afterany" in sb, "the merge runs through ci-gate.sh after the whole array")
+
+print(f"{len(failures)} failed")
+sys.exit(1 if failures else 0)
