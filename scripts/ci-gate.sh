@@ -11,6 +11,8 @@
 #                                         scripts/update-baselines.sh does for reports/baselines)
 #   scripts/ci-gate.sh shard I N OUT      slice I of N of the full suite into OUT/shard-I-of-N/
 #   scripts/ci-gate.sh merge OUT          join OUT/shard-*-of-N/ into OUT/merged/, report, verdict
+#   scripts/ci-gate.sh history OUT DB     append OUT/merged/ to the history file DB, `history check`
+#                                         it, trend report in OUT/history/report (docs/history.md)
 #
 # Environment:
 #   ADAMBENCH_BIN            the adambench binary (default: $ADAMBENCH_BUILD_DIR/adambench, build/)
@@ -156,9 +158,27 @@ case "${1:-}" in
     reports=()
     for kind in agree converge speed; do [ -f "$merged/$kind/$kind.json" ] && reports+=("$merged/$kind/$kind.json"); done
     run report "$py" scripts/report.py "${reports[@]}" --out "$merged/report"
-    # HISTORY: append the merged results to the SQLite history here (bench/history, docs/history.md).
+    # The history is its own subcommand (`history OUT DB`): where its file lives is the caller's choice.
     publish "$merged"
     exit "$worst" ;;
 
-  *) die "usage: ci-gate.sh build | test | pr OUT | baselines DIR | shard I N OUT | merge OUT" ;;
+  history)
+    [ $# = 3 ] || die "usage: ci-gate.sh history OUT DB"
+    merged=$2/merged; db=$3; hout=$2/history; mkdir -p "$hout" || exit 4
+    status_file=$hout/steps.txt; : >"$status_file"
+    inputs=()
+    for kind in agree converge speed sweep; do [ -f "$merged/$kind/$kind.json" ] && inputs+=("$merged/$kind/$kind.json"); done
+    [ ${#inputs[@]} -gt 0 ] || die "no merged results in $merged (run: ci-gate.sh merge $2)"
+    run history-add "$bin" history add "${inputs[@]}" --db "$db"
+    echo "== history-check: $bin history check --db $db"
+    "$bin" history check --db "$db" >"$hout/history-check.txt" 2>&1; rc=$?
+    cat "$hout/history-check.txt"
+    { echo '```'; cat "$hout/history-check.txt"; echo '```'; } >"$hout/history-check.md"
+    [ "$rc" = 3 ] && rc=0   # fewer than 5 runs per figure yet: nothing to judge is no failure here
+    echo "history-check $rc" >>"$status_file"; note "$rc"
+    run history-report "$py" scripts/report.py "${inputs[@]}" --history "$db" --out "$hout/report"
+    publish "$hout"
+    exit "$worst" ;;
+
+  *) die "usage: ci-gate.sh build | test | pr OUT | baselines DIR | shard I N OUT | merge OUT | history OUT DB" ;;
 esac

@@ -74,6 +74,18 @@ assert "report: trend figures written" test -s "$tmp/rep-step/fig-history-speed-
 check "report --history: flat history" 0 -- $PY -B "$REPORT" --history "$tmp/flat.db" --out "$tmp/rep-flat"
 assert "report: no regression, no change point on the flat history" bash -c "! grep -q REGRESSION '$tmp/rep-flat/summary.md' && grep -q 'No change points' '$tmp/rep-flat/summary.md'"
 
+# The nightly CI step's script (scripts/ci-gate.sh history OUT DB): a slow newest night fails it,
+# after the history and the trend report are written; a normal night passes.
+GATE=$(dirname "$0")/../../scripts/ci-gate.sh
+"$CLI" history add "$tmp"/tail/run0*/speed.json "$tmp"/tail/run10/speed.json --db "$tmp/nightly.db" >/dev/null
+mkdir -p "$tmp/night/merged/speed" && cp "$tmp/tail/run11/speed.json" "$tmp/night/merged/speed/"
+check "ci-gate.sh history: the slow night fails" 1 --stdout "regression" -- env ADAMBENCH_BIN="$CLI" bash "$GATE" history "$tmp/night" "$tmp/nightly.db"
+assert "ci-gate.sh history: the night is stored" test "$(runs "$tmp/nightly.db")" = 12
+assert "ci-gate.sh history: the check names the regression" grep -q "REGRESSION speed/eigen/adam/flat_16M" "$tmp/night/history/history-check.md"
+assert "ci-gate.sh history: the trend report is written" test -s "$tmp/night/history/report/index.html"
+mkdir -p "$tmp/night2/merged/speed" && cp "$tmp/flat/run29/speed.json" "$tmp/night2/merged/speed/"
+check "ci-gate.sh history: a normal night passes" 0 --stdout "gate: pass" -- env ADAMBENCH_BIN="$CLI" bash "$GATE" history "$tmp/night2" "$tmp/flat.db"
+
 # Real results: agree and converge, the same run twice, merged shards.
 "$CLI" --threads 1 agree smoke --quiet --out "$tmp/agree" >/dev/null
 "$CLI" --threads 1 converge smoke --case quadratic --quiet --out "$tmp/conv" >/dev/null
@@ -114,7 +126,8 @@ PY
 printf 'this is not a database\n%.0s' {1..200} >"$tmp/garbage.db"
 $PY -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('create table t(x)'); c.commit()" "$tmp/foreign.db"
 cp "$tmp/tail.db" "$tmp/newer.db"; $PY -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('pragma user_version=99'); c.commit()" "$tmp/newer.db"
-for db in corrupt garbage foreign newer; do
+cp "$tmp/step.db" "$tmp/truncated.db"; truncate -s $(( $(stat -c %s "$tmp/step.db") / 2 )) "$tmp/truncated.db"
+for db in corrupt truncated garbage foreign newer; do
   sum=$(sha256sum <"$tmp/$db.db")
   check "$db database: add -> 2, one line" 2 --stderr-lines 1 -- "$CLI" history add "$tmp/flat/run00/speed.json" --db "$tmp/$db.db"
   check "$db database: show -> 2" 2 --stderr-lines 1 -- "$CLI" history show --db "$tmp/$db.db"
