@@ -86,6 +86,11 @@ check "bad shard: 2" 2 --stderr-lines 1 -- "$CLI" agree smoke --shard 3/2
 check "ab, same build twice on agree smoke: 0" 0 --stdout "no regression" -- "$CLI" ab --a "$CLI" --b "$CLI" --rounds 2 --out "$tmp/ab" -- agree smoke --quiet
 check "ab whose child writes nothing: 4 (environment failure)" 4 --stderr-lines 2 -- "$CLI" ab --a /bin/false --b /bin/false --rounds 1 --out "$tmp/abf" -- agree
 
+printf '[speed]\nimpls = ["eigen"]\nflat = [10, 12]\nrepetitions = 2\nmin_time = 0.01\nwarmup_time = 0.0\n' >"$tmp/sp.toml"
+for i in 1 2; do "$CLI" --threads 1 speed "$tmp/sp.toml" --shard $i/2 --out "$tmp/sp$i" >/dev/null 2>&1; done
+check "merge joins speed shards (adambench.shard in the context)" 0 -- "$CLI" merge --out "$tmp/spm.json" "$tmp/sp1/speed.json" "$tmp/sp2/speed.json"
+check "merge speed shard 1/2 twice: 2" 2 --stderr-lines 1 -- "$CLI" merge --out "$tmp/spm2.json" "$tmp/sp1/speed.json" "$tmp/sp1/speed.json"
+
 cases="--case quadratic --case logreg --case rosenbrock"
 for i in 1 2; do "$CLI" --threads 1 converge smoke $cases --quiet --shard $i/2 --out "$tmp/c$i" >/dev/null; done
 "$CLI" --threads 1 converge smoke $cases --quiet --out "$tmp/call" >/dev/null
