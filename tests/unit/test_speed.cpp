@@ -37,7 +37,7 @@ TEST_CASE("speed: shipped models hold the real architectures' parameter counts")
     CHECK(count_params(s) == w.params);
     CHECK(static_cast<std::int64_t>(s.shapes.size()) == w.tensors);
   }
-  // GPT-2: two thirds of the tensors hold about 0.1% of the parameters (design.md §6).
+  // GPT-2: two thirds of the tensors hold about 0.1% of the parameters.
   shape_list g = load_model("gpt2_small", {});
   std::int64_t small = 0, small_params = 0;
   for (auto& sh : g.shapes)
