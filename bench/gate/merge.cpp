@@ -16,7 +16,7 @@ std::vector<std::string> list_fields(const std::string& kind) {
   if (kind == "agree") return {"results"};
   if (kind == "converge") return {"runs", "aggregates", "batch_scaling", "expectations_unmet"};
   if (kind == "speed") return {"benchmarks"};
-  if (kind == "sweep") return {"points"};
+  if (kind == "sweep") return {"studies", "points", "claims"};  // shards split by study
   return {};
 }
 

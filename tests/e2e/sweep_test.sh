@@ -53,6 +53,16 @@ j = json.load(open(sys.argv[1]))
 assert j["shard"] == "2/3", j.get("shard")
 assert [s["name"] for s in j["studies"]] == ["lr_batch"], j["studies"]
 PY
+for i in 1 3; do "$CLI" --threads 1 sweep "$root/suites/tuning-smoke.toml" --quiet --shard $i/3 --out "$tmp/s$i" >/dev/null; done
+check "merge joins the three sweep shards" 0 -- "$CLI" merge --out "$tmp/smerged.json" "$tmp/s1" "$tmp/s2" "$tmp/s3"
+assert "merged shards hold every study, point and claim of the unsharded run" $PY - "$tmp/a/sweep.json" "$tmp/smerged.json" <<'PY'
+import json, sys
+a, m = (json.load(open(f)) for f in sys.argv[1:3])
+for k, key in (("studies", lambda s: s["name"]), ("points", lambda p: (p["study"], p["point"], p["impl"])),
+               ("claims", lambda c: (c["advice"], c["verdict"]))):
+    assert sorted(map(key, a[k])) == sorted(map(key, m[k])), (k, len(a[k]), len(m[k]))
+PY
+check "merge refuses a missing sweep shard" 2 --stderr-lines 1 -- "$CLI" merge --out "$tmp/sbad.json" "$tmp/s1" "$tmp/s3"
 
 # Bad input: exit 2, one line naming file, study and field.
 printf '[sweep]\n[[sweep.study]]\nname = "x"\nworkload = "quadratic"\nlrr = 1\nvary = { lr = [1, 2] }\n' > "$tmp/bad1.toml"
