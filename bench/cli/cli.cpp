@@ -161,7 +161,9 @@ int cli_main(int argc, char** argv, const registry& reg) {
   std::string cv_tb;
   converge->add_option("--tensorboard", cv_tb, "folder for TensorBoard event files, one per run (docs/tensorboard.md)");
   converge->add_flag("--quiet", cv_quiet, "no progress lines");
-  std::string cv_shard;
+  std::string cv_shard, cv_model, cv_model_data;
+  converge->add_option("--model", cv_model, "TorchScript module (.pt) to train instead of the suite's cases (needs --data; docs/extending.md)");
+  converge->add_option("--data", cv_model_data, "npz with x_train, y_train, x_val, y_val for --model");
   converge->add_option("--shard", cv_shard, "run the I-th of N interleaved slices of the cases (join with `adambench merge`)");
 
   // list
@@ -241,9 +243,21 @@ int cli_main(int argc, char** argv, const registry& reg) {
       return run_speed(suite, reg, so);
     }
     if (converge->parsed()) {
-      std::string source;
-      std::string text = load_suite_text(cv_suite, source);
-      converge_suite suite = parse_converge_suite(text, source);
+      if (cv_model.empty() != cv_model_data.empty()) throw input_error("converge: --model and --data go together");
+      converge_suite suite;
+      if (!cv_model.empty()) {  // one case in code; the suite argument is not read
+        suite.source = "--model " + cv_model;
+        suite.impls = {"reference", "eigen", "libtorch"};
+        converge_case c;
+        c.name = "torchscript";
+        c.workload.name = "torchscript";
+        c.workload.str = {{"model", cv_model}, {"data", cv_model_data}};
+        suite.cases.push_back(c);
+      } else {
+        std::string source;
+        std::string text = load_suite_text(cv_suite, source);
+        suite = parse_converge_suite(text, source);
+      }
       converge_options co;
       co.impls = cv_impls;
       co.case_filter = cv_cases;

@@ -92,7 +92,7 @@ std::string to_npy(const host_tensor& t) {
   return out;
 }
 
-std::map<std::string, host_tensor> read_npz(const std::filesystem::path& path) {
+std::map<std::string, std::string> read_npz_bytes(const std::filesystem::path& path) {
   int err = 0;
   zip_t* z = zip_open(path.c_str(), ZIP_RDONLY | ZIP_CHECKCONS, &err);
   if (!z) {
@@ -102,7 +102,7 @@ std::map<std::string, host_tensor> read_npz(const std::filesystem::path& path) {
     zip_error_fini(&ze);
     throw input_error(fmt::format("{}: {}", path.string(), why));
   }
-  std::map<std::string, host_tensor> out;
+  std::map<std::string, std::string> out;
   try {
     const zip_int64_t n = zip_get_num_entries(z, 0);
     for (zip_int64_t i = 0; i < n; ++i) {
@@ -118,13 +118,19 @@ std::map<std::string, host_tensor> read_npz(const std::filesystem::path& path) {
       zip_fclose(f);
       if (got != static_cast<zip_int64_t>(st.size)) throw input_error(fmt::format("{}: entry '{}' is truncated", path.string(), name));
       name.resize(name.size() - 4);
-      out.emplace(name, parse_npy(bytes, fmt::format("{}: array {}", path.string(), name)));
+      out.emplace(name, std::move(bytes));
     }
   } catch (...) {
     zip_discard(z);
     throw;
   }
   zip_discard(z);
+  return out;
+}
+
+std::map<std::string, host_tensor> read_npz(const std::filesystem::path& path) {
+  std::map<std::string, host_tensor> out;
+  for (auto& [name, bytes] : read_npz_bytes(path)) out.emplace(name, parse_npy(bytes, fmt::format("{}: array {}", path.string(), name)));
   return out;
 }
 

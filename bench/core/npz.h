@@ -11,6 +11,9 @@ namespace adambench {
 
 /// Arrays by name (without ".npy"). Throws input_error naming the file and the problem.
 std::map<std::string, host_tensor> read_npz(const std::filesystem::path& path);
+/// Each entry's raw .npy bytes by name (without ".npy"), for dtypes parse_npy does not take
+/// (integer labels). Throws input_error naming the file and the problem.
+std::map<std::string, std::string> read_npz_bytes(const std::filesystem::path& path);
 /// Writes all arrays (stored, uncompressed) whole or not at all (temporary file, then rename).
 void write_npz(const std::filesystem::path& path, const std::map<std::string, host_tensor>& arrays);
 
