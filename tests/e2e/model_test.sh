@@ -35,14 +35,15 @@ open(f"{out}/garbage.pt", "wb").write(b"not a torchscript archive\n" * 10)
 PY
 $PY "$tmp/gen.py" "$tmp" || { echo "FAIL cannot make the fixtures (python3-torch, numpy)"; exit 1; }
 
-# The one-case suite made by --model/--data (batch 128, one epoch, lr 1e-3): every implementation runs.
+# The one-case suite made by --model/--data (batch 128, one epoch, lr 1e-3): every implementation
+# runs, and every seed (which only orders the data) starts from the file's weights.
 check "converge --model/--data: exit 0" 0 -- "$CLI" --threads 1 converge --model "$tmp/m.pt" --data "$tmp/d.npz" \
-  --impl reference --impl eigen --impl libtorch --out "$tmp/cli" --quiet
-assert "--model/--data: every implementation trained from the same start, accuracy rose" $PY - "$tmp/cli" <<'PY'
+  --impl reference --impl eigen --impl libtorch --seeds 2 --out "$tmp/cli" --quiet
+assert "--model/--data: every implementation and seed trained from the same start, accuracy rose" $PY - "$tmp/cli" <<'PY'
 import csv, json, sys
 d = json.load(open(sys.argv[1] + "/converge.json"))
-runs = {r["impl"]: r for r in d["runs"]}
-assert set(runs) == {"reference", "eigen", "libtorch"}, runs.keys()
+runs = {(r["impl"], r["seed"]): r for r in d["runs"]}
+assert set(runs) == {(i, s) for i in ("reference", "eigen", "libtorch") for s in (0, 1)}, runs.keys()
 starts = set()
 for name, r in runs.items():
     rows = list(csv.DictReader(open(sys.argv[1] + "/" + r["curve_csv"])))
