@@ -60,14 +60,7 @@ int run_check(const check_options& opt) {
   const std::string tr = opt.trace.string();
   const name_map names = opt.names.empty() ? name_map{} : read_name_map(opt.names);
   const trace_data trace = read_trace(opt.trace, names);
-  std::int64_t steps = trace.rows;
-  if (opt.steps) {
-    if (*opt.steps < 0 || *opt.steps > trace.rows)
-      throw input_error(fmt::format("{}: --steps {} but the trace holds {} steps", tr, *opt.steps, trace.rows));
-    steps = *opt.steps;
-  }
-  if (trace.initial && opt.config.amsgrad && trace.initial->vmax.empty())
-    throw input_error(fmt::format("{}: --amsgrad with an initial state needs vmax0, vmax1, ...", tr));
+  const std::int64_t steps = steps_to_run(trace, opt.steps, opt.config.amsgrad, tr);
 
   reference_adam ref(opt.config);
   std::vector<std::vector<double>> p0;

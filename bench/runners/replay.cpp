@@ -19,14 +19,7 @@ int run_replay(const registry& reg, const replay_options& opt) {
   const trace_data trace = read_trace(opt.trace);
   const std::size_t n = trace.n;
   const dtype d = trace.type;
-  std::int64_t steps = trace.rows;
-  if (opt.steps) {
-    if (*opt.steps < 0 || *opt.steps > trace.rows)
-      throw input_error(fmt::format("{}: --steps {} but the trace holds {} steps", tr, *opt.steps, trace.rows));
-    steps = *opt.steps;
-  }
-  if (trace.initial && opt.config.amsgrad && trace.initial->vmax.empty())
-    throw input_error(fmt::format("{}: --amsgrad with an initial state needs vmax0, vmax1, ...", tr));
+  const std::int64_t steps = steps_to_run(trace, opt.steps, opt.config.amsgrad, tr);
 
   case_features f;
   f.type = d;

@@ -86,6 +86,14 @@ void apply_name_map(std::map<std::string, host_tensor>& arrays, const name_map& 
   arrays = std::move(out);
 }
 
+std::int64_t steps_to_run(const trace_data& t, std::optional<std::int64_t> steps, bool amsgrad, const std::string& what) {
+  if (steps && (*steps < 0 || *steps > t.rows))
+    throw input_error(fmt::format("{}: --steps {} but the trace holds {} steps", what, *steps, t.rows));
+  if (t.initial && amsgrad && t.initial->vmax.empty())
+    throw input_error(fmt::format("{}: --amsgrad with an initial state needs vmax0, vmax1, ...", what));
+  return steps ? *steps : t.rows;
+}
+
 trace_data read_trace(const std::filesystem::path& path, const name_map& names) {
   trace_data t;
   const std::string tr = path.string();

@@ -30,6 +30,10 @@ void apply_name_map(std::map<std::string, host_tensor>& arrays, const name_map& 
 /// Reads and checks a trace; throws input_error naming the file and the array.
 trace_data read_trace(const std::filesystem::path& path, const name_map& names = {});
 
+/// The rows to replay (all, or `steps` when given) after checking them against the trace, and that
+/// an amsgrad run from an initial state has vmax0..; throws input_error naming `what` (the file).
+std::int64_t steps_to_run(const trace_data& t, std::optional<std::int64_t> steps, bool amsgrad, const std::string& what);
+
 /// Whether a gradient before the last of `steps` rows is NaN/inf (an implementation's support).
 bool nonfinite_before_last(const trace_data& t, std::int64_t steps);
 
