@@ -162,6 +162,20 @@ std::string counter_key(std::string s) {
   return s;
 }
 
+/// ADAMBENCH_PLANTED_SLOWDOWN=IMPL:FRACTION (test-only, docs/speed.md): the fraction of its own step
+/// time that IMPL's timed loop spins after each step; 0 for every other implementation or when unset.
+double planted_slowdown(const std::string& impl) {
+  const char* e = std::getenv("ADAMBENCH_PLANTED_SLOWDOWN");
+  if (!e || !*e) return 0.0;
+  const std::string s = e;
+  const auto colon = s.rfind(':');
+  char* end = nullptr;
+  const double f = colon == std::string::npos ? 0.0 : std::strtod(s.c_str() + colon + 1, &end);
+  if (colon == std::string::npos || end == s.c_str() + colon + 1 || *end || !(f > 0 && f <= 10))
+    throw input_error(fmt::format("ADAMBENCH_PLANTED_SLOWDOWN='{}': expected IMPL:FRACTION with 0 < FRACTION <= 10", s));
+  return s.compare(0, colon, impl) == 0 ? f : 0.0;
+}
+
 double min_of(const std::vector<double>& v) { return v.empty() ? 0.0 : *std::min_element(v.begin(), v.end()); }
 double max_of(const std::vector<double>& v) { return v.empty() ? 0.0 : *std::max_element(v.begin(), v.end()); }
 
@@ -235,6 +249,20 @@ class speed_bench {
         if (each[v] > 0)
           st.counters[fmt::format("probe_{}_params_per_second", bandwidth_probe::variant_name(static_cast<bandwidth_probe::variant>(v)))] =
               C(n * static_cast<double>(st.iterations()) / each[v]);
+    } else if (const double slow = planted_slowdown(b.impl->name); slow > 0) {
+      // Test-only (ADAMBENCH_PLANTED_SLOWDOWN): after each step, spin for `slow` times the step's
+      // own time, a real wall-clock slowdown for measuring the speed gate's detection rate.
+      const auto t0 = clock::now();
+      for (auto _ : st) {
+        const auto s0 = clock::now();
+        opt_->step();
+        const auto s1 = clock::now();
+        const auto extra = std::chrono::duration_cast<clock::duration>((s1 - s0) * slow);
+        while (clock::now() - s1 < extra) {
+        }
+        if (interrupted.load(std::memory_order_relaxed)) stop_interrupted();
+      }
+      secs = std::chrono::duration<double>(clock::now() - t0).count();
     } else {
       const auto t0 = clock::now();
       for (auto _ : st) {
@@ -706,6 +734,10 @@ int run_speed(const speed_suite& suite, const registry& reg, const speed_options
     if (a.rfind("--benchmark_", 0) != 0 && a.rfind("--v=", 0) != 0)
       throw input_error(fmt::format("speed: unknown argument '{}' (Google Benchmark flags look like --benchmark_NAME=VALUE)", a));
 
+  planted_slowdown("");  // a malformed ADAMBENCH_PLANTED_SLOWDOWN is bad input before anything runs
+  if (const char* e = std::getenv("ADAMBENCH_PLANTED_SLOWDOWN"); e && *e)
+    fmt::print(stderr, "speed: ADAMBENCH_PLANTED_SLOWDOWN={}: a test-only slowdown is planted in this run\n", e);
+
   std::vector<int> cpus;
   if (opt.pin) {
     cpu_set_t set;
@@ -811,6 +843,7 @@ int run_speed(const speed_suite& suite, const registry& reg, const speed_options
                                                  ? "random (Google Benchmark) over shape-major order"
                                                  : "shape-major: probe, libtorch, others per shape");
   ctx.emplace_back("adambench.schema_version", std::to_string(result_schema_version));
+  if (const char* e = std::getenv("ADAMBENCH_PLANTED_SLOWDOWN"); e && *e) ctx.emplace_back("adambench.planted_slowdown", e);
   // merge checks that shards 1..N of one run each arrive exactly once.
   if (opt.shard.second > 1) ctx.emplace_back("adambench.shard", fmt::format("{}/{}", opt.shard.first, opt.shard.second));
   for (auto& [k, v] : ctx) benchmark::AddCustomContext(k, v);
