@@ -5,6 +5,7 @@
 #include "gate/compare.h"
 #include "core/stats.h"
 
+#include <algorithm>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <sys/wait.h>
@@ -19,8 +20,8 @@ struct gate_cli {
   std::string baseline, candidate, markdown, merge_out;
   std::vector<std::string> merge_inputs;
   gate_options opt;
-  std::string bin_a, bin_b, out_dir;
-  int rounds = 5;
+  std::string bin_a, bin_b, out_dir, noise_file;
+  int rounds = 5, group = 3;
   std::vector<std::string> args;
 };
 
@@ -35,8 +36,14 @@ std::pair<int, int> parse_shard(const std::string& s) {
 std::shared_ptr<gate_cli> add_gate_commands(CLI::App& app) {
   auto g = std::make_shared<gate_cli>();
   auto thresholds = [&](CLI::App* c) {
-    c->add_option("--min-effect", g->opt.min_effect, "smallest relative speed change that counts (default 0.05)")->check(CLI::Range(0.0, 10.0));
-    c->add_option("--alpha", g->opt.alpha, "significance level of the Mann-Whitney U test (default 0.01)")->check(CLI::Range(0.0, 1.0));
+    c->add_option("--min-effect", g->opt.min_effect,
+                  "speed: floor of the smallest relative change that counts; a benchmark's measured A/A noise raises it (default 0.02)")
+        ->check(CLI::Range(0.0, 10.0));
+    c->add_option("--alpha", g->opt.alpha, "speed: significance level of the Welch t-test over whole runs' medians (default 0.01)")
+        ->check(CLI::Range(0.0, 1.0));
+  };
+  auto noise = [&](CLI::App* c) {
+    c->add_option("--noise", g->noise_file, "speed: the A/A noise floors of `adambench calibrate` (its baseline.json or calibration.json)");
   };
   g->compare = app.add_subcommand("compare", "compare results with a baseline: exit 0 no regression, 1 regression, 2 bad input or nothing comparable");
   g->compare->add_option("baseline", g->baseline, "result file or folder of them")->required();
@@ -45,6 +52,7 @@ std::shared_ptr<gate_cli> add_gate_commands(CLI::App& app) {
   g->compare->add_flag("--allow-missing", g->opt.allow_missing, "baseline results missing, newly skipped or errored in the candidate warn instead of fail");
   g->compare->add_flag("--exact", g->opt.exact, "convergence: curves must be bitwise identical to the baseline's (default: the band of docs/convergence.md)");
   thresholds(g->compare);
+  noise(g->compare);
 
   g->merge = app.add_subcommand("merge", "join the pieces of a sharded run (--shard I/N, shards 1..N once each) into one result");
   g->merge->add_option("--out", g->merge_out, "merged result file")->required();
@@ -58,11 +66,14 @@ std::shared_ptr<gate_cli> add_gate_commands(CLI::App& app) {
   g->ab->add_option("--markdown", g->markdown, "also write a Markdown summary");
   g->ab->add_option("args", g->args, "after --: the subcommand and its arguments, e.g. -- speed suites/ci.toml")->required();
   thresholds(g->ab);
+  noise(g->ab);
 
-  g->calibrate = app.add_subcommand("calibrate", "A/A: run one build K times and report the false-alarm rate of the thresholds");
+  g->calibrate = app.add_subcommand(
+      "calibrate", "A/A: run one build K times; store each benchmark's noise floor with the runs, and report the false-alarm rate");
   g->calibrate->add_option("--bin", g->bin_a, "adambench binary")->required();
-  g->calibrate->add_option("--runs", g->rounds, "runs (K >= 2; every pair is compared)")->check(CLI::Range(2, 100));
-  g->calibrate->add_option("--out", g->out_dir, "folder for every run and calibration.json")->required();
+  g->calibrate->add_option("--runs", g->rounds, "whole runs (K >= 2 x --group)")->check(CLI::Range(2, 100));
+  g->calibrate->add_option("--group", g->group, "runs per side when estimating the false-alarm rate (default 3)")->check(CLI::Range(2, 50));
+  g->calibrate->add_option("--out", g->out_dir, "folder for every run, baseline.json and calibration.json")->required();
   g->calibrate->add_option("args", g->args, "after --: the subcommand and its arguments")->required();
   thresholds(g->calibrate);
   return g;
@@ -125,10 +136,22 @@ loaded_result joined(const std::vector<loaded_result>& runs, const fs::path& pat
 
 namespace {
 
+// The options with --noise read: the `adambench_noise` object of a calibration or its baseline.
+gate_options options_of(const gate_cli& g) {
+  gate_options o = g.opt;
+  if (g.noise_file.empty()) return o;
+  const loaded_result r = load_result(g.noise_file);
+  if (!r.json.contains("adambench_noise"))
+    throw input_error(fmt::format("--noise {}: no adambench_noise in this {} result (adambench calibrate writes one)", g.noise_file, r.kind));
+  o.noise = r.json["adambench_noise"];
+  return o;
+}
+
 int run_compare(const gate_cli& g) {
+  const gate_options o = options_of(g);
   auto b = load_results(g.baseline);
   auto c = load_results(g.candidate);
-  return finish(compare_results(b, c, g.opt), g.markdown, g.baseline, g.candidate);
+  return finish(compare_results(b, c, o), g.markdown, g.baseline, g.candidate);
 }
 
 int run_merge(const gate_cli& g) {
@@ -141,6 +164,7 @@ int run_merge(const gate_cli& g) {
 }
 
 int run_ab(const gate_cli& g) {
+  const gate_options o = options_of(g);
   check_binary(g.bin_a);
   check_binary(g.bin_b);
   std::vector<loaded_result> a, b;
@@ -154,45 +178,85 @@ int run_ab(const gate_cli& g) {
     }
   }
   std::vector<loaded_result> ma{joined(a, fs::path(g.out_dir) / "a.json")}, mb{joined(b, fs::path(g.out_dir) / "b.json")};
-  return finish(compare_results(ma, mb, g.opt), g.markdown, g.bin_a, g.bin_b);
+  return finish(compare_results(ma, mb, o), g.markdown, g.bin_a, g.bin_b);
 }
 
-// Every pair of A/A runs compared: how often identical builds are called different.
-nlohmann::json calibration_of(const gate_cli& g, const std::vector<std::vector<loaded_result>>& runs) {
+// The false-alarm rate of the gate as used: consecutive groups of `group` runs compared pairwise
+// (group a as baseline, b as candidate), each pair with noise floors measured on the runs outside
+// both groups (out of sample), or on all runs when fewer than two are left (in sample).
+nlohmann::json false_alarms_of(const gate_cli& g, const std::vector<loaded_result>& runs) {
+  const int ng = static_cast<int>(runs.size()) / g.group;
   int comparisons = 0, alarms = 0, inconclusive = 0;
+  bool in_sample = false;
   nlohmann::json pairs = nlohmann::json::array();
-  for (std::size_t i = 0; i < runs.size(); ++i)
-    for (std::size_t j = i + 1; j < runs.size(); ++j) {
-      gate_report rep = compare_results(runs[i], runs[j], g.opt);
+  auto slice = [&](int k) { return std::vector<loaded_result>(runs.begin() + k * g.group, runs.begin() + (k + 1) * g.group); };
+  for (int a = 0; a < ng; ++a)
+    for (int b = a + 1; b < ng; ++b) {
+      std::vector<loaded_result> rest;
+      for (int r = 0; r < static_cast<int>(runs.size()); ++r)
+        if (r / g.group != a && r / g.group != b) rest.push_back(runs[static_cast<std::size_t>(r)]);
+      gate_options o = g.opt;
+      in_sample = in_sample || rest.size() < 2;
+      o.noise = speed_noise_of(rest.size() >= 2 ? rest : runs);
+      const gate_report rep = compare_results(slice(a), slice(b), o);
       int n = 0;
       for (auto& row : rep.rows)
         if (row.kind == "speed" && row.verdict != "new") ++n;
       comparisons += n;
       alarms += rep.regressions + rep.improvements;
       inconclusive += rep.inconclusive;
-      pairs.push_back({{"a", i + 1}, {"b", j + 1}, {"compared", n}, {"regressions", rep.regressions},
+      pairs.push_back({{"a", a + 1}, {"b", b + 1}, {"compared", n}, {"regressions", rep.regressions},
                        {"improvements", rep.improvements}, {"inconclusive", rep.inconclusive}});
     }
-  const double rate = comparisons ? static_cast<double>(alarms) / comparisons : 0.0;
-  return {{"schema_version", result_schema_version}, {"kind", "calibration"},
-          {"thresholds", {{"min_effect", g.opt.min_effect}, {"alpha", g.opt.alpha}}},
-          {"runs", g.rounds}, {"comparisons", comparisons}, {"false_alarms", alarms},
-          {"inconclusive", inconclusive}, {"false_alarm_rate", rate}, {"pairs", pairs}};
+  return {{"group", g.group}, {"comparisons", comparisons}, {"false_alarms", alarms}, {"inconclusive", inconclusive},
+          {"false_alarm_rate", comparisons ? static_cast<double>(alarms) / comparisons : 0.0},
+          {"noise", in_sample ? "in sample" : "out of sample"}, {"pairs", pairs}};
+}
+
+// The noise floors, largest first: the benchmarks a gate can judge least finely.
+void print_noise(const nlohmann::json& noise) {
+  std::vector<std::pair<double, std::string>> rows;
+  for (auto& [k, e] : noise["benchmarks"].items()) rows.emplace_back(e.value("time", 0.0), k);
+  std::sort(rows.rbegin(), rows.rend());
+  fmt::print("A/A noise floor per benchmark over {} runs ((max - min) / min of the run medians; time, fraction of probe):\n",
+             noise["runs"].get<int>());
+  for (auto& [t, k] : rows) {
+    const auto& e = noise["benchmarks"][k];
+    fmt::print("  {:>6.1f}%  {:>8}  {}\n", 100.0 * t,
+               e.contains("probe_fraction") ? fmt::format("{:.1f}%", 100.0 * e["probe_fraction"].get<double>()) : "-", k);
+  }
 }
 
 int run_calibrate(const gate_cli& g) {
   check_binary(g.bin_a);
-  std::vector<std::vector<loaded_result>> runs;
+  if (g.rounds < 2 * g.group)
+    throw input_error(fmt::format("calibrate: --runs {} is fewer than two groups of --group {}", g.rounds, g.group));
+  std::vector<loaded_result> runs;
   for (int r = 0; r < g.rounds; ++r) {
     fs::path dir = fs::path(g.out_dir) / fmt::format("run-{}", r + 1);
     check_child(run_child(g.bin_a, g.args, dir), g.bin_a, "run", r + 1);
-    runs.push_back({load_result(result_in(dir))});
+    runs.push_back(load_result(result_in(dir)));
+    if (runs.back().kind != "speed")
+      throw input_error(fmt::format("calibrate: {} is a {} result: calibrate measures speed (-- speed SUITE ...)", runs.back().path.string(),
+                                    runs.back().kind));
   }
-  const auto out = checked_result(calibration_of(g, runs), "calibration.json").json;
+  const nlohmann::json noise = speed_noise_of(runs);
+  nlohmann::json base = merge_repeats(runs);
+  base["adambench_noise"] = noise;
+  write_json_atomic(fs::path(g.out_dir) / "baseline.json", checked_result(std::move(base), "baseline.json").json);
+  nlohmann::json cal{{"schema_version", result_schema_version}, {"kind", "calibration"},
+                     {"thresholds", {{"min_effect", g.opt.min_effect}, {"alpha", g.opt.alpha}}}, {"runs", g.rounds}};
+  cal.update(false_alarms_of(g, runs));
+  cal["adambench_noise"] = noise;
+  const auto out = checked_result(std::move(cal), "calibration.json").json;
   write_json_atomic(fs::path(g.out_dir) / "calibration.json", out);
-  fmt::print("A/A calibration: {} runs, {} comparisons, {} false alarms ({:.1f}%), {} inconclusive, thresholds: effect {:.0f}%, alpha {}\n",
-             g.rounds, out["comparisons"].get<int>(), out["false_alarms"].get<int>(), 100.0 * out["false_alarm_rate"].get<double>(),
-             out["inconclusive"].get<int>(), 100.0 * g.opt.min_effect, g.opt.alpha);
+  print_noise(noise);
+  fmt::print("A/A calibration: {} runs in groups of {}, {} comparisons, {} false alarms ({:.1f}%), {} inconclusive "
+             "(noise {}; thresholds: effect >= max({:.0f}%, noise), alpha {})\n",
+             g.rounds, g.group, out["comparisons"].get<int>(), out["false_alarms"].get<int>(), 100.0 * out["false_alarm_rate"].get<double>(),
+             out["inconclusive"].get<int>(), out["noise"].get<std::string>(), 100.0 * g.opt.min_effect, g.opt.alpha);
+  fmt::print("wrote {} (the runs with their noise floors: a baseline for compare) and {}\n",
+             (fs::path(g.out_dir) / "baseline.json").string(), (fs::path(g.out_dir) / "calibration.json").string());
   return 0;
 }
 

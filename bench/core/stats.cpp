@@ -1,6 +1,8 @@
 #include "core/stats.h"
 
 #include <algorithm>
+#include <boost/math/distributions/students_t.hpp>
+#include <stdexcept>
 #include <cmath>
 #include <numeric>
 #include <random>
@@ -102,6 +104,32 @@ u_test mann_whitney(const std::vector<double>& x, const std::vector<double>& y) 
   if (var <= 0) return r;  // all values equal
   const double z = (std::fabs(r.u - mu) - 0.5) / std::sqrt(var);
   r.p = std::min(1.0, std::erfc(std::max(0.0, z) / std::sqrt(2.0)));
+  return r;
+}
+
+t_test welch(const std::vector<double>& x, const std::vector<double>& y) {
+  if (x.size() < 2 || y.size() < 2) throw std::invalid_argument("welch: needs two values on each side");
+  auto mean_var = [](const std::vector<double>& v) {
+    const double m = std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
+    double ss = 0;
+    for (double e : v) ss += (e - m) * (e - m);
+    return std::pair{m, ss / static_cast<double>(v.size() - 1)};
+  };
+  const auto [mx, vx] = mean_var(x);
+  const auto [my, vy] = mean_var(y);
+  const double nx = static_cast<double>(x.size()), ny = static_cast<double>(y.size());
+  const double a = vx / nx, b = vy / ny;
+  t_test r;
+  if (a + b == 0) {
+    r.p = mx == my ? 1.0 : 0.0;
+    r.t = mx == my ? 0.0 : std::copysign(INFINITY, my - mx);
+    r.df = nx + ny - 2;
+    return r;
+  }
+  r.t = (my - mx) / std::sqrt(a + b);
+  r.df = (a + b) * (a + b) / (a * a / (nx - 1) + b * b / (ny - 1));
+  const boost::math::students_t dist(r.df);
+  r.p = 2 * boost::math::cdf(boost::math::complement(dist, std::fabs(r.t)));
   return r;
 }
 

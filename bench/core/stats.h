@@ -1,5 +1,5 @@
 #pragma once
-/// Shared statistics: medians, percentile-bootstrap intervals, the Mann-Whitney U test.
+/// Shared statistics: medians, percentile-bootstrap intervals, the Mann-Whitney U and Welch t tests.
 /// Used by the gate (speed), the convergence runner (seeds) and the reports' figures.
 #include <cstdint>
 #include <vector>
@@ -29,5 +29,15 @@ struct u_test {
   bool exact = false;
 };
 u_test mann_whitney(const std::vector<double>& x, const std::vector<double>& y);
+
+/// Two-sided Welch t-test of "x and y have the same mean" (unequal variances, Welch-Satterthwaite
+/// degrees of freedom). Needs two values on each side; with zero variance on both sides p is 1 for
+/// equal means and 0 otherwise.
+struct t_test {
+  double t = 0;   ///< (mean(y) - mean(x)) / standard error
+  double df = 0;  ///< degrees of freedom
+  double p = 1;   ///< two-sided p-value
+};
+t_test welch(const std::vector<double>& x, const std::vector<double>& y);
 
 }  // namespace adambench::stats

@@ -4,7 +4,8 @@
 ///               interrupted is a regression; results of different kinds, suites, thread counts or
 ///               configurations are not compared at all (input_error); comparing nothing is too
 ///   agreement   absolute tolerances (no baseline needed) plus error growth against the baseline
-///   speed       two-sided Mann-Whitney U over repetitions AND a minimum effect size (speed_gate.cpp)
+///   speed       whole runs are the samples: a Welch t-test over the runs' medians AND a minimum
+///               effect no smaller than the benchmark's measured A/A noise floor (speed_gate.cpp)
 ///   convergence by a band around the baseline: seed spread plus the rounding drift between correct
 ///               implementations (docs/convergence.md); bitwise curves with `exact`
 /// Every file is checked against its JSON Schema (schemas/) before it is read.
@@ -31,8 +32,9 @@ std::vector<loaded_result> load_results(const std::filesystem::path& file_or_dir
 loaded_result checked_result(nlohmann::json doc, const std::string& what);
 
 struct gate_options {
-  double min_effect = 0.05;     ///< relative change below which speed is "no change"
-  double alpha = 0.01;          ///< significance level of the U test
+  double min_effect = 0.02;     ///< speed: floor of the minimum effect (the measured noise floor may raise it)
+  double alpha = 0.01;          ///< speed: significance level of the t-test over run medians
+  nlohmann::json noise;         ///< speed: A/A noise floors (an `adambench_noise` object); null: the baseline's
   double growth_factor = 4.0;   ///< agreement error growth flagged beyond this factor...
   double growth_floor_u = 1.0;  ///< ...and above this many u * bound
   bool allow_missing = false;   ///< missing, newly skipped or errored results warn instead of fail
@@ -68,15 +70,24 @@ int gate_exit_code(const gate_report& r);
 /// Joins the shards of one `--shard I/N` run (same kind, suite, build and N; shards 1..N once each).
 /// Throws input_error naming a missing or duplicated shard.
 nlohmann::json merge_results(const std::vector<loaded_result>& parts);
-/// Joins repeated whole runs of one build (ab, calibrate): no shard bookkeeping.
+/// Joins repeated whole runs of one build (ab, calibrate): no shard bookkeeping. Speed entries are
+/// tagged `adambench_run` (1, 2, ...) so the gate can tell the runs apart.
 nlohmann::json merge_repeats(const std::vector<loaded_result>& parts);
 
-/// Speed samples per benchmark from Google Benchmark JSON: real time per repetition (ns) and the
-/// probe fraction per repetition when present. Exposed for tests and the A/A calibration.
+/// Speed samples per benchmark from Google Benchmark JSON: the median real time (ns) and median
+/// probe fraction of each whole run (entries tagged `adambench_run` by ab/calibrate; untagged
+/// entries are one run). Repetitions inside one run are not independent samples: the gate never
+/// tests over them. Exposed for tests and the A/A calibration.
 struct speed_samples {
-  std::vector<double> time_ns, probe_fraction;
-  int errors = 0;  ///< repetitions that reported error_occurred
+  std::vector<double> run_time_ns, run_fraction;  ///< one value per run (fractions: runs that had them)
+  int errors = 0;                                 ///< repetitions that reported error_occurred
 };
 std::vector<std::pair<std::string, speed_samples>> speed_samples_of(const nlohmann::json& gbench);
+
+/// The A/A noise floor of every benchmark over whole runs of one build: the largest relative
+/// difference between two runs' medians, of the time and of the probe fraction. Returns an
+/// `adambench_noise` object ({"method", "runs", "benchmarks": {name: {"time", "probe_fraction"}}});
+/// benchmarks seen in fewer than two runs are left out.
+nlohmann::json speed_noise_of(const std::vector<loaded_result>& runs);
 
 }  // namespace adambench

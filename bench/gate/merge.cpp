@@ -2,6 +2,7 @@
 #include "core/adam_config.h"
 #include "gate/compare.h"
 
+#include <algorithm>
 #include <fmt/format.h>
 #include <map>
 
@@ -123,7 +124,20 @@ json merge_repeats(const std::vector<loaded_result>& parts) {
   for (const auto& p : parts)
     if (p.kind != parts[0].kind)
       throw input_error(fmt::format("{}: a {} result cannot be merged with {} results", p.path.string(), p.kind, parts[0].kind));
-  return concatenate(parts);
+  if (parts[0].kind != "speed") return concatenate(parts);
+  // Each part's runs keep their own numbers, shifted past the runs of the parts before it.
+  std::vector<loaded_result> tagged = parts;
+  long long offset = 0;
+  for (auto& p : tagged) {
+    long long most = 1;
+    for (auto& b : p.json["benchmarks"]) {
+      const long long r = b.contains("adambench_run") ? b["adambench_run"].get<long long>() : 1;
+      most = std::max(most, r);
+      b["adambench_run"] = offset + r;
+    }
+    offset += most;
+  }
+  return concatenate(tagged);
 }
 
 }  // namespace adambench

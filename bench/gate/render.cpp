@@ -58,7 +58,8 @@ std::string gate_markdown(const gate_report& r, const std::string& base, const s
                    "| {} | {} | {} | {} | {} | {} | {} |\n\n",
                    r.regressions, r.improvements, r.inconclusive, r.warnings, r.unchanged, r.added, r.compared);
   const std::string footer =
-      "Speed: two-sided Mann-Whitney U test over repetitions and a minimum effect size; agreement: absolute "
+      "Speed: whole runs are the samples (a Welch t-test over run medians) and a change counts only above the benchmark's "
+      "A/A noise floor (docs/speed.md); agreement: absolute "
       "tolerances (docs/tolerances.md); convergence: a band of seed spread plus rounding drift (docs/convergence.md).\n";
   // Sections in order of importance; each folded, each stops when the budget would be passed.
   auto section = [&](const char* title, bool open, const std::function<bool(const gate_row&)>& pred) {

@@ -18,18 +18,28 @@ d, fix = sys.argv[1], sys.argv[2]
 def w(name, x): json.dump(x, open(f"{d}/{name}", "w"))
 ctx = {"host_name": "h", "executable": "adambench", "adambench.schema_version": "1", "adambench.suite": "embedded:ci",
        "adambench.thread_counts": "2", "adambench.build.git_commit": "abc", "adambench.pinned": "no"}
-def gb(scale, seed, threads="2"):
+def gb(scale, seed, threads="2", runs=1):
+    # Whole runs differ by about 1% (the run's own state), repetitions inside a run by 0.5%.
     r = random.Random(seed)
     out = {"context": dict(ctx, **{"adambench.thread_counts": threads}), "benchmarks": []}
-    for name, t in (("eigen/adam/flat_16M/threads:2", 10000.0), ("probe/flat_16M/threads:2", 9500.0)):
-        s = scale if name.startswith("eigen") else 1.0
-        for i in range(9):
-            rt = t * s * r.gauss(1.0, 0.01)
-            out["benchmarks"].append({"name": name, "run_name": name, "run_type": "iteration", "repetitions": 9,
-                "repetition_index": i, "iterations": 10, "real_time": rt, "cpu_time": rt, "time_unit": "us",
-                **({"probe_fraction": 9500.0 / rt} if name.startswith("eigen") else {})})
+    for run in range(1, runs + 1):
+        for name, t in (("eigen/adam/flat_16M/threads:2", 10000.0), ("probe/flat_16M/threads:2", 9500.0)):
+            s = (scale if name.startswith("eigen") else 1.0) * r.gauss(1.0, 0.01)
+            for i in range(9):
+                rt = t * s * r.gauss(1.0, 0.005)
+                out["benchmarks"].append({"name": name, "run_name": name, "run_type": "iteration", "repetitions": 9,
+                    "repetition_index": i, "iterations": 10, "real_time": rt, "cpu_time": rt, "time_unit": "us",
+                    **({"adambench_run": run} if runs > 1 else {}),
+                    **({"probe_fraction": 9500.0 / rt} if name.startswith("eigen") else {})})
     return out
-w("base.json", gb(1.0, 1)); w("same.json", gb(1.0, 2)); w("slow.json", gb(1.10, 3)); w("threads1.json", gb(1.0, 4, "1"))
+w("base.json", gb(1.0, 1, runs=3)); w("same.json", gb(1.0, 2, runs=3)); w("slow.json", gb(1.10, 3, runs=3))
+w("threads1.json", gb(1.0, 4, "1")); w("base1.json", gb(1.0, 5)); w("slow1.json", gb(1.10, 6))
+def noise(floor):
+    x = gb(1.0, 7, runs=3)
+    x["adambench_noise"] = {"method": "test", "runs": 3, "benchmarks": {
+        "eigen/adam/flat_16M/threads:2": {"time": floor, "probe_fraction": floor}, "probe/flat_16M/threads:2": {"time": floor}}}
+    return x
+w("noise3.json", noise(0.03)); w("noise15.json", noise(0.15))
 a = json.load(open(f"{d}/agree/agree.json"))
 x = copy.deepcopy(a); x["results"][0]["checks"][0]["params"]["failed"] = "zz"; w("zz.json", x)
 x = copy.deepcopy(a); x["interrupted"] = True; w("interrupted.json", x)
@@ -45,10 +55,17 @@ x = copy.deepcopy(a); x["context"]["threads"] = 7; w("threads7.json", x)
 open(f"{d}/garbage.json", "w").write("\x00\x01 not json")
 open(f"{d}/trunc.json", "w").write(json.dumps(a)[:40])
 PY
-check "speed against a re-run: 0" 0 -- "$CLI" compare "$tmp/base.json" "$tmp/same.json"
-check "planted 10% slowdown over 9 repetitions: 1" 1 --stdout "regression" -- "$CLI" compare "$tmp/base.json" "$tmp/slow.json" --markdown "$tmp/summary.md"
+check "speed, 3 whole runs against 3 re-runs: 0, both unchanged" 0 --stdout "0 inconclusive, 0 warnings, 2 unchanged" -- "$CLI" compare "$tmp/base.json" "$tmp/same.json"
+check "planted 10% slowdown, 3 whole runs per side: 1" 1 --stdout "regression .*Welch t on log run medians" -- "$CLI" compare "$tmp/base.json" "$tmp/slow.json" --markdown "$tmp/summary.md"
 assert "markdown: verdict first, regression listed" $PY -c "
-t=open('$tmp/summary.md').read(); assert t.startswith('❌ 2 regressions: 2 results compared'), t[:80]; assert 'Regressions' in t"
+t=open('$tmp/summary.md').read(); assert t.startswith('❌ 1 regression: 2 results compared'), t[:80]; assert 'Regressions' in t"
+check "the same slowdown, one run per side (9 repetitions are not 9 samples): 0, inconclusive" 0 --stdout "eigen.*inconclusive .*noise between runs is unmeasured" -- \
+  "$CLI" compare "$tmp/base1.json" "$tmp/slow1.json"
+check "one run per side with the 3-run baseline's noise (--noise): 0, inconclusive, no test possible" 0 --stdout "eigen.*inconclusive .*needs >= 2 whole runs per side" -- \
+  "$CLI" compare "$tmp/base1.json" "$tmp/slow1.json" --noise "$tmp/noise3.json"
+check "a 10% slowdown under a measured 15% noise floor: 0, unchanged" 0 --stdout "0 regressions, 0 improvements, 0 inconclusive, 0 warnings, 2 unchanged" -- \
+  "$CLI" compare "$tmp/base.json" "$tmp/slow.json" --noise "$tmp/noise15.json"
+check "--noise naming a file without noise floors: 2, one line" 2 --stderr-lines 1 -- "$CLI" compare "$tmp/base.json" "$tmp/slow.json" --noise "$tmp/base1.json"
 check "speed at 1 thread against 2 threads: 2" 2 --stderr-lines 1 -- "$CLI" compare "$tmp/base.json" "$tmp/threads1.json"
 check "agree at other threads: 2" 2 --stderr-lines 1 -- "$CLI" compare "$tmp/agree/agree.json" "$tmp/threads7.json"
 check "a check's failed count of type string: 2 with the JSON path" 2 --stderr-lines 1 -- "$CLI" compare "$tmp/agree/agree.json" "$tmp/zz.json"
@@ -83,6 +100,30 @@ assert "the error names shard 2/2" grep -q "shard 2/2 is missing" "$tmp/last"
 check "merge agree with speed: 2" 2 --stderr-lines 1 -- "$CLI" merge --out "$tmp/m4.json" "$tmp/s1/agree.json" "$tmp/base.json"
 check "bad shard: 2" 2 --stderr-lines 1 -- "$CLI" agree smoke --shard 3/2
 
+printf '[speed]\nimpls = ["eigen"]\nflat = [10]\nrepetitions = 2\nmin_time = 0.01\nwarmup_time = 0.0\n' >"$tmp/cal.toml"
+check "calibrate: 4 A/A runs in groups of 2" 0 --stdout "A/A calibration: 4 runs in groups of 2, [0-9]+ comparisons" -- \
+  "$CLI" calibrate --bin "$CLI" --runs 4 --group 2 --out "$tmp/cal" -- --threads 1 speed "$tmp/cal.toml"
+assert "calibrate: baseline.json holds runs 1..4 and the noise floor of every benchmark; calibration.json the same floors" $PY -c "
+import json
+b = json.load(open('$tmp/cal/baseline.json')); c = json.load(open('$tmp/cal/calibration.json'))
+names = {x['run_name'] for x in b['benchmarks']}
+assert {x['adambench_run'] for x in b['benchmarks']} == {1, 2, 3, 4}
+assert set(b['adambench_noise']['benchmarks']) == names and len(names) == 2, names
+assert c['adambench_noise'] == b['adambench_noise'] and c['runs'] == 4 and c['group'] == 2 and c['noise'] == 'in sample'
+"
+$PY -c "
+import json
+b = json.load(open('$tmp/cal/baseline.json')); b.pop('adambench_noise')
+for x in b['benchmarks']:
+    if x['run_name'].startswith('eigen') and 'real_time' in x: x['real_time'] *= 3
+json.dump(b, open('$tmp/cal/slow3.json', 'w'))"
+check "against that baseline, eigen 3x slower: 1, judged with the baseline's stored noise floors" 1 --stdout "eigen.* regression .*from the baseline's calibration, 4 runs" -- \
+  "$CLI" compare "$tmp/cal/baseline.json" "$tmp/cal/slow3.json"
+check "calibrate: --runs below two groups: 2, one line" 2 --stderr-lines 1 -- "$CLI" calibrate --bin "$CLI" --runs 3 --out "$tmp/cal3" -- speed "$tmp/cal.toml"
+check "calibrate of an agree run: 2" 2 -- "$CLI" calibrate --bin "$CLI" --runs 4 --group 2 --out "$tmp/cal4" -- agree smoke --quiet
+cp "$tmp/log" "$tmp/last"
+assert "... saying that calibrate measures speed" grep -q "calibrate measures speed" "$tmp/last"
+check "a malformed ADAMBENCH_PLANTED_SLOWDOWN: 2" 2 --stderr-lines 1 -- env ADAMBENCH_PLANTED_SLOWDOWN=eigen "$CLI" speed "$tmp/cal.toml"
 check "ab, same build twice on agree smoke: 0" 0 --stdout "no regression" -- "$CLI" ab --a "$CLI" --b "$CLI" --rounds 2 --out "$tmp/ab" -- agree smoke --quiet
 check "ab whose child writes nothing: 4 (environment failure)" 4 --stderr-lines 2 -- "$CLI" ab --a /bin/false --b /bin/false --rounds 1 --out "$tmp/abf" -- agree
 

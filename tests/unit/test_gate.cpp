@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <set>
 
 using namespace adambench;
 using nlohmann::json;
@@ -75,29 +76,104 @@ std::vector<loaded_result> as(json j) { return {checked_result(std::move(j), "me
 gate_report cmp(json b, json c, gate_options o = {}) { return compare_results(as(std::move(b)), as(std::move(c)), o); }
 }  // namespace
 
-TEST_CASE("gate/speed: a 10% slowdown over 9 repetitions is a regression") {
-  auto rep = cmp(gbench(noisy(100, 0.01, 9, 1)), gbench(noisy(110, 0.01, 9, 2)));
-  CHECK(rep.regressions >= 1);
-  rep = cmp(gbench(noisy(100, 0.01, 9, 1)), gbench(noisy(90, 0.01, 9, 2)));
-  CHECK(rep.regressions == 0);
-  CHECK(rep.improvements >= 1);
+namespace {
+// Whole runs of one benchmark, tagged like ab/calibrate tag them; run k's repetitions are runs[k].
+json runs_doc(const std::vector<std::vector<double>>& runs, double frac = 0.95, const std::string& name = "eigen/flat_16M") {
+  json j = gbench({1.0}, name);
+  j["benchmarks"] = json::array();
+  for (std::size_t r = 0; r < runs.size(); ++r)
+    for (std::size_t i = 0; i < runs[r].size(); ++i)
+      j["benchmarks"].push_back({{"name", name}, {"run_name", name}, {"run_type", "iteration"}, {"repetition_index", i},
+                                 {"adambench_run", r + 1}, {"real_time", runs[r][i]}, {"time_unit", "us"},
+                                 {"probe_fraction", frac * 100.0 / runs[r][i]}});
+  return j;
+}
+// Three runs whose medians are near `mean` (runs differ by about 0.5%).
+json three_runs(double mean, unsigned seed, double frac = 0.95) {
+  return runs_doc({noisy(mean, 0.005, 9, seed), noisy(mean * 1.005, 0.005, 9, seed + 1), noisy(mean * 0.995, 0.005, 9, seed + 2)}, frac);
+}
+json noise_floor(double time, double fraction) {
+  return {{"method", "test"}, {"runs", 9}, {"benchmarks", {{"eigen/flat_16M", {{"time", time}, {"probe_fraction", fraction}}}}}};
+}
+}  // namespace
+
+TEST_CASE("welch: Student's t with Welch-Satterthwaite degrees of freedom") {
+  auto t = stats::welch({1, 2, 3, 4, 5}, {6, 7, 8, 9, 10});
+  CHECK(t.t == Approx(5.0));
+  CHECK(t.df == Approx(8.0));
+  CHECK(t.p == Approx(0.0010528).epsilon(1e-4));  // scipy.stats.t.sf(5, 8) * 2
+  t = stats::welch({1, 2, 3}, {1, 2, 30});        // unequal variances: df well below n - 2
+  CHECK(t.df < 2.5);
+  CHECK(stats::welch({2, 2}, {2, 2}).p == 1.0);
+  CHECK(stats::welch({2, 2}, {3, 3}).p == 0.0);
+  CHECK_THROWS(stats::welch({1}, {1, 2}));
 }
 
-TEST_CASE("gate/speed: noise below the effect size is no change; a large change the test cannot confirm is inconclusive") {
-  auto rep = cmp(gbench(noisy(100, 0.01, 9, 1)), gbench(noisy(101, 0.01, 9, 2)));
+TEST_CASE("gate/speed: whole runs are the samples: 10% slower over 3 runs per side is a regression, one run is not") {
+  auto rep = cmp(three_runs(100, 1), three_runs(110, 11));
+  CHECK(rep.regressions == 1);
+  CHECK_THAT(rep.rows[0].detail, Catch::Contains("median of 3 vs 3 run medians") && Catch::Contains("the baseline's own 3 runs"));
+  rep = cmp(three_runs(100, 1), three_runs(90, 11));
   CHECK(rep.regressions == 0);
-  CHECK(rep.inconclusive == 0);
-  rep = cmp(gbench({100, 60, 140}), gbench({140, 70, 150}));
+  CHECK(rep.improvements == 1);
+  // Nine repetitions of one process are one sample: no verdict, however tight they are.
+  rep = cmp(gbench(noisy(100, 0.005, 9, 1)), gbench(noisy(110, 0.005, 9, 2)));
   CHECK(rep.regressions == 0);
-  CHECK(rep.inconclusive >= 1);
+  CHECK(rep.inconclusive == 1);
+  CHECK_THAT(rep.rows[0].detail, Catch::Contains("noise between runs is unmeasured"));
+  rep = cmp(gbench(noisy(100, 0.005, 9, 1)), gbench(noisy(110, 0.005, 9, 2)), gate_options{.noise = noise_floor(0.02, 0.02)});
+  CHECK(rep.inconclusive == 1);
+  CHECK_THAT(rep.rows[0].detail, Catch::Contains("needs >= 2 whole runs per side"));
+}
+
+TEST_CASE("gate/speed: the measured A/A noise floor raises the minimum effect") {
+  CHECK(cmp(three_runs(100, 1), three_runs(110, 11), gate_options{.noise = noise_floor(0.03, 0.03)}).regressions == 1);
+  auto rep = cmp(three_runs(100, 1), three_runs(110, 11), gate_options{.noise = noise_floor(0.15, 0.15)});
+  CHECK(rep.regressions == 0);
+  CHECK(rep.unchanged == 1);
+  CHECK_THAT(rep.rows[0].detail, Catch::Contains("min effect 15.0%"));
+  // Stored with the baseline (calibrate's baseline.json) it is used the same way.
+  json b = three_runs(100, 1);
+  b["adambench_noise"] = noise_floor(0.15, 0.15);
+  CHECK(cmp(b, three_runs(110, 11)).regressions == 0);
+  // A change above the floor that the runs cannot confirm: inconclusive.
+  rep = cmp(runs_doc({{100}, {130}, {80}}), runs_doc({{125}, {90}, {150}}), gate_options{.noise = noise_floor(0.05, 0.05)});
+  CHECK(rep.inconclusive == 1);
+}
+
+TEST_CASE("gate/speed: the steadier figure is judged, and named") {
+  // The whole machine 10% slower (probe too): time moved, the fraction of the probe did not.
+  json c = three_runs(110, 11, 0.95 * 1.10);
+  auto rep = cmp(three_runs(100, 1), c, gate_options{.noise = noise_floor(0.05, 0.01)});
+  CHECK(rep.regressions == 0);
+  CHECK_THAT(rep.rows[0].detail, Catch::StartsWith("fraction of probe"));
+  rep = cmp(three_runs(100, 1), c, gate_options{.noise = noise_floor(0.01, 0.05)});
+  CHECK(rep.regressions == 1);
+  CHECK_THAT(rep.rows[0].detail, Catch::StartsWith("time (ns)"));
 }
 
 TEST_CASE("gate/speed: against another machine the probe fraction is judged, not the time") {
-  json b = gbench(noisy(100, 0.01, 9, 1)), c = gbench(noisy(50, 0.01, 9, 2), "eigen/flat_16M", 0.5 * 0.95);
+  json b = three_runs(100, 1), c = three_runs(50, 11, 0.5 * 0.95);
+  CHECK(cmp(b, c).improvements == 1);  // same machine: twice as fast
   c["context"]["host_name"] = "other";  // twice as fast a machine, same fraction of its probe
   auto rep = cmp(b, c);
   CHECK(rep.regressions == 0);
   CHECK(rep.improvements == 0);
+  CHECK_THAT(rep.rows[0].detail, Catch::StartsWith("fraction of probe"));
+}
+
+TEST_CASE("gate/speed: the noise floor is (max - min) / min of the run medians; merging keeps runs apart") {
+  auto as_result = [](json j, const char* p) { return checked_result(std::move(j), p); };
+  std::vector<loaded_result> runs{as_result(runs_doc({{99, 100, 101}}), "1.json"), as_result(runs_doc({{110, 110, 500}}), "2.json"),
+                                  as_result(runs_doc({{105}}), "3.json")};
+  json n = speed_noise_of(runs);
+  CHECK(n["runs"] == 3);
+  CHECK(n["benchmarks"]["eigen/flat_16M"]["time"].get<double>() == Approx(0.10));
+  json merged = merge_repeats({runs[0], as_result(runs_doc({{1}, {2}}), "two.json"), runs[2]});
+  std::set<long long> tags;
+  for (auto& b : merged["benchmarks"]) tags.insert(b["adambench_run"].get<long long>());
+  CHECK(tags == std::set<long long>{1, 2, 3, 4});
+  CHECK(speed_samples_of(merged)[0].second.run_time_ns == std::vector<double>{100e3, 1e3, 2e3, 105e3});
 }
 
 TEST_CASE("gate/speed: a missing or errored benchmark is a regression; other thread counts are not compared") {
