@@ -39,7 +39,7 @@ std::shared_ptr<gate_cli> add_gate_commands(CLI::App& app) {
     c->add_option("--min-effect", g->opt.min_effect,
                   "speed: floor of the smallest relative change that counts; a benchmark's measured A/A noise raises it (default 0.02)")
         ->check(CLI::Range(0.0, 10.0));
-    c->add_option("--alpha", g->opt.alpha, "speed: significance level of the Welch t-test over whole runs' medians (default 0.01)")
+    c->add_option("--alpha", g->opt.alpha, "speed: significance level of the Welch t-test over whole runs' medians (default 0.05)")
         ->check(CLI::Range(0.0, 1.0));
   };
   auto noise = [&](CLI::App* c) {

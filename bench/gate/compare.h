@@ -33,7 +33,7 @@ loaded_result checked_result(nlohmann::json doc, const std::string& what);
 
 struct gate_options {
   double min_effect = 0.02;     ///< speed: floor of the minimum effect (the measured noise floor may raise it)
-  double alpha = 0.01;          ///< speed: significance level of the t-test over run medians
+  double alpha = 0.05;          ///< speed: significance level of the t-test over run medians (with the noise floor)
   nlohmann::json noise;         ///< speed: A/A noise floors (an `adambench_noise` object); null: the baseline's
   double growth_factor = 4.0;   ///< agreement error growth flagged beyond this factor...
   double growth_floor_u = 1.0;  ///< ...and above this many u * bound
