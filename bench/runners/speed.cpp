@@ -137,7 +137,8 @@ int repetitions_of(const speed_suite& suite, const std::vector<std::string>& arg
   return repetitions;
 }
 
-void initialize_benchmark(std::vector<std::string> gb) {
+// Google Benchmark keeps pointers into `gb` (argv[0] names the run): it must outlive the run.
+void initialize_benchmark(std::vector<std::string>& gb) {
   std::vector<char*> argv;
   for (auto& s : gb) argv.push_back(s.data());
   argv.push_back(nullptr);
@@ -219,7 +220,7 @@ int run_speed(const speed_suite& suite, const registry& reg, const speed_options
   }
   const auto& args = opt.benchmark_args;
   const fs::path tmp = temp_json(opt);
-  const std::vector<std::string> gb = benchmark_flags(suite, opt, tmp);
+  std::vector<std::string> gb = benchmark_flags(suite, opt, tmp);
   const int repetitions = repetitions_of(suite, args);
   initialize_benchmark(gb);
   add_context(suite, opt, grid, cpus);
