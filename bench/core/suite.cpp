@@ -155,75 +155,53 @@ agree_suite parse_agree_suite(const std::string& text, const std::string& source
 }
 
 
+namespace {
+
+// One field of the [speed] table (docs/speed.md); `where` is "FILE: speed.KEY". A scalar where a
+// list is expected means a list of one.
+void apply(speed_suite& s, const std::string& key, const toml::node& v, const std::string& where) {
+  if (key == "impls") {
+    s.impls = one_or_list(v, where, str);
+    if (s.impls.empty()) throw input_error(fmt::format("{}: must not be empty", where));
+  } else if (key == "flat") {
+    for (auto k : one_or_list(v, where, [](const toml::node& e, const std::string& w) { return integer_in(e, w, 0, 30, "log2 size"); }))
+      s.flat_log2.push_back(static_cast<int>(k));
+  } else if (key == "models") {
+    s.models = one_or_list(v, where, str);
+  } else if (key == "algo") {
+    s.algos = one_or_list(v, where, [](const toml::node& e, const std::string& w) { return parsed(e, w, parse_algo); });
+  } else if (key == "amsgrad") {
+    s.amsgrad = one_or_list(v, where, boolean);
+  } else if (key == "threads") {
+    if (auto name = v.value<std::string>()) {
+      if (*name != "all" && *name != "sweep")
+        throw input_error(fmt::format("{}: expected \"all\", \"sweep\" or a list of thread counts", where));
+      s.threads = *name;
+    } else {
+      s.threads = "list";
+      for (auto t : one_or_list(v, where, [](const toml::node& e, const std::string& w) { return positive(e, w, "thread count"); }))
+        s.thread_list.push_back(static_cast<int>(t));
+    }
+  } else if (key == "weight_decay") {
+    s.weight_decay = num(v, where);
+  } else if (key == "repetitions") {
+    s.repetitions = static_cast<int>(integer_in(v, where, 1, 1000));
+  } else if (key == "min_time" || key == "warmup_time") {
+    (key == "min_time" ? s.min_time : s.warmup_time) = num_in(v, where, 0, 3600, "seconds");
+  } else {
+    throw input_error(fmt::format("{}: unknown field", where));
+  }
+}
+
+}  // namespace
+
 speed_suite parse_speed_suite(const std::string& text, const std::string& source) {
   toml::table root = suite_fields::parse(text, source);
   speed_suite s;
   s.source = source;
   auto* sp = root["speed"].as_table();
   if (!sp) throw input_error(fmt::format("{}: no [speed] table", source));
-  // A scalar where a list is expected means a list of one.
-  auto each = [](const toml::node& n, auto&& f) {
-    if (auto* a = n.as_array())
-      for (auto& e : *a) f(e);
-    else
-      f(n);
-  };
-  s.flat_log2.clear();
-  for (auto& [k, v] : *sp) {
-    const std::string key(k.str());
-    const std::string where = fmt::format("{}: speed.{}", source, key);
-    if (key == "impls") {
-      s.impls.clear();
-      each(v, [&](const toml::node& e) { s.impls.push_back(str(e, where)); });
-      if (s.impls.empty()) throw input_error(fmt::format("{}: must not be empty", where));
-    } else if (key == "flat") {
-      each(v, [&](const toml::node& e) {
-        auto k2 = integer(e, where);
-        if (k2 < 0 || k2 > 30) throw input_error(fmt::format("{}: log2 size {} must be in [0, 30]", where, k2));
-        s.flat_log2.push_back(static_cast<int>(k2));
-      });
-    } else if (key == "models") {
-      each(v, [&](const toml::node& e) { s.models.push_back(str(e, where)); });
-    } else if (key == "algo") {
-      s.algos.clear();
-      each(v, [&](const toml::node& e) {
-        const std::string name = str(e, where);
-        try {
-          s.algos.push_back(parse_algo(name));
-        } catch (const input_error& x) {
-          throw input_error(fmt::format("{}: {}", where, x.what()));
-        }
-      });
-    } else if (key == "amsgrad") {
-      s.amsgrad.clear();
-      each(v, [&](const toml::node& e) { s.amsgrad.push_back(boolean(e, where)); });
-    } else if (key == "threads") {
-      if (auto str = v.value<std::string>()) {
-        if (*str != "all" && *str != "sweep")
-          throw input_error(fmt::format("{}: expected \"all\", \"sweep\" or a list of thread counts", where));
-        s.threads = *str;
-      } else {
-        s.threads = "list";
-        each(v, [&](const toml::node& e) {
-          auto t = integer(e, where);
-          if (t < 1) throw input_error(fmt::format("{}: thread count {} must be >= 1", where, t));
-          s.thread_list.push_back(static_cast<int>(t));
-        });
-      }
-    } else if (key == "weight_decay") {
-      s.weight_decay = num(v, where);
-    } else if (key == "repetitions") {
-      auto r = integer(v, where);
-      if (r < 1 || r > 1000) throw input_error(fmt::format("{}: {} must be in [1, 1000]", where, r));
-      s.repetitions = static_cast<int>(r);
-    } else if (key == "min_time" || key == "warmup_time") {
-      double t = num(v, where);
-      if (!(t >= 0 && t <= 3600)) throw input_error(fmt::format("{}: {} must be in [0, 3600] seconds", where, t));
-      (key == "min_time" ? s.min_time : s.warmup_time) = t;
-    } else {
-      throw input_error(fmt::format("{}: unknown field", where));
-    }
-  }
+  for (auto& [k, v] : *sp) apply(s, std::string(k.str()), v, fmt::format("{}: speed.{}", source, k.str()));
   if (s.flat_log2.empty() && s.models.empty()) throw input_error(fmt::format("{}: speed: no shapes (give flat and/or models)", source));
   if (s.algos.empty() || s.amsgrad.empty()) throw input_error(fmt::format("{}: speed: algo and amsgrad must not be empty", source));
   try {

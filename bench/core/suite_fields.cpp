@@ -21,9 +21,19 @@ std::int64_t integer(const toml::node& n, const std::string& where) {
   if (auto v = n.value<std::int64_t>()) return *v;
   throw input_error(fmt::format("{}: expected an integer", where));
 }
-std::int64_t positive(const toml::node& n, const std::string& where) {
+std::int64_t positive(const toml::node& n, const std::string& where, const std::string& what) {
   auto v = integer(n, where);
-  if (v < 1) throw input_error(fmt::format("{}: {} must be >= 1", where, v));
+  if (v < 1) throw input_error(fmt::format("{}: {}{} must be >= 1", where, what.empty() ? "" : what + " ", v));
+  return v;
+}
+std::int64_t integer_in(const toml::node& n, const std::string& where, std::int64_t lo, std::int64_t hi, const std::string& what) {
+  auto v = integer(n, where);
+  if (v < lo || v > hi) throw input_error(fmt::format("{}: {}{} must be in [{}, {}]", where, what.empty() ? "" : what + " ", v, lo, hi));
+  return v;
+}
+double num_in(const toml::node& n, const std::string& where, double lo, double hi, const std::string& unit) {
+  const double v = num(n, where);
+  if (!(v >= lo && v <= hi)) throw input_error(fmt::format("{}: {} must be in [{}, {}]{}", where, v, lo, hi, unit.empty() ? "" : " " + unit));
   return v;
 }
 bool boolean(const toml::node& n, const std::string& where) {

@@ -19,12 +19,40 @@ toml::table parse(const std::string& text, const std::string& source);
 /// Typed values: throw input_error "WHERE: expected ...".
 double num(const toml::node& n, const std::string& where);
 std::int64_t integer(const toml::node& n, const std::string& where);
-std::int64_t positive(const toml::node& n, const std::string& where);  ///< integer >= 1
+/// An integer >= 1; `what` names the value in the error ("WHERE: thread count 0 must be >= 1").
+std::int64_t positive(const toml::node& n, const std::string& where, const std::string& what = "");
+/// An integer in [lo, hi]: else "WHERE: [WHAT ]V must be in [lo, hi]".
+std::int64_t integer_in(const toml::node& n, const std::string& where, std::int64_t lo, std::int64_t hi, const std::string& what = "");
+/// A number in [lo, hi] (not NaN): else "WHERE: V must be in [lo, hi][ UNIT]".
+double num_in(const toml::node& n, const std::string& where, double lo, double hi, const std::string& unit = "");
 bool boolean(const toml::node& n, const std::string& where);
 std::string str(const toml::node& n, const std::string& where);
 std::vector<std::int64_t> int_list(const toml::node& n, const std::string& where);
 std::vector<std::string> str_list(const toml::node& n, const std::string& where);
 std::vector<std::uint64_t> seed_list(const toml::node& n, const std::string& where);  ///< non-empty
+
+/// A field that takes one value or a list of them (a scalar is a list of one), each element read
+/// by `get(element, where)`: one of the getters above or a lambda around one.
+template <class Get>
+auto one_or_list(const toml::node& n, const std::string& where, Get&& get) -> std::vector<decltype(get(n, where))> {
+  std::vector<decltype(get(n, where))> out;
+  if (auto* a = n.as_array())
+    for (auto& e : *a) out.push_back(get(e, where));
+  else
+    out.push_back(get(n, where));
+  return out;
+}
+
+/// A string turned into a value by `parse` (e.g. parse_algo); its input_error is prefixed with WHERE.
+template <class Parse>
+auto parsed(const toml::node& n, const std::string& where, Parse&& parse) -> decltype(parse(std::string())) {
+  const std::string s = str(n, where);
+  try {
+    return parse(s);
+  } catch (const input_error& e) {
+    throw input_error(where + ": " + e.what());
+  }
+}
 
 /// Reads a suite table's `impls` and `seeds` (a list of tables named `list_key` is left to the
 /// caller); any other key is an error "SOURCE: TABLE.KEY: unknown field".

@@ -122,6 +122,78 @@ TEST_CASE("speed: [speed] suite table") {
   CHECK_THROWS_WITH(parse_speed_suite("[speed\n", "s.toml"), Catch::StartsWith("s.toml:1:"));
 }
 
+TEST_CASE("speed: [speed] defaults, and a scalar where a list is expected") {
+  const speed_suite d = parse_speed_suite("[speed]\nflat = 10\n", "s.toml");
+  CHECK(d.source == "s.toml");
+  CHECK(d.impls == std::vector<std::string>{"eigen", "libtorch"});
+  CHECK(d.flat_log2 == std::vector<int>{10});
+  CHECK(d.models.empty());
+  CHECK(d.algos == std::vector<algo>{algo::adam});
+  CHECK(d.amsgrad == std::vector<bool>{false});
+  CHECK(d.threads == "all");
+  CHECK(d.thread_list.empty());
+  CHECK(d.weight_decay == 0.0);
+  CHECK(d.repetitions == 1);
+  CHECK(d.min_time == 0.5);
+  CHECK(d.warmup_time == 0.1);
+  const speed_suite s = parse_speed_suite("[speed]\nmodels = ['resnet50', 'x.txt']\nimpls = 'eigen'\nalgo = 'adamw'\namsgrad = true\nthreads = 2\n", "s.toml");
+  CHECK(s.flat_log2.empty());
+  CHECK(s.models == std::vector<std::string>{"resnet50", "x.txt"});
+  CHECK(s.impls == std::vector<std::string>{"eigen"});
+  CHECK(s.algos == std::vector<algo>{algo::adamw});
+  CHECK(s.amsgrad == std::vector<bool>{true});
+  CHECK(s.threads == "list");
+  CHECK(s.thread_list == std::vector<int>{2});
+  // The bounds themselves are accepted.
+  const speed_suite b = parse_speed_suite("[speed]\nflat = [0, 30]\nrepetitions = 1000\nmin_time = 3600\nwarmup_time = 0\n", "s.toml");
+  CHECK(b.flat_log2 == std::vector<int>{0, 30});
+  CHECK(b.repetitions == 1000);
+  CHECK(b.min_time == 3600);
+}
+
+TEST_CASE("speed: every [speed] field rejects a wrong type and a bad value, naming file, table and field") {
+  auto error = [](const std::string& body) {
+    try {
+      parse_speed_suite("[speed]\nflat = 10\n" + body + "\n", "s.toml");
+    } catch (const input_error& e) {
+      return std::string(e.what());
+    }
+    return std::string("(accepted)");
+  };
+  // Wrong types.
+  CHECK(error("models = 3") == "s.toml: speed.models: expected a string");
+  CHECK(error("algo = 5") == "s.toml: speed.algo: expected a string");
+  CHECK(error("amsgrad = 'yes'") == "s.toml: speed.amsgrad: expected true or false");
+  CHECK(error("amsgrad = [true, 'no']") == "s.toml: speed.amsgrad: expected true or false");
+  CHECK(error("threads = 1.5") == "s.toml: speed.threads: expected an integer");
+  CHECK(error("weight_decay = 'a'") == "s.toml: speed.weight_decay: expected a number");
+  CHECK(error("repetitions = 1.5") == "s.toml: speed.repetitions: expected an integer");
+  CHECK(error("repetitions = [3]") == "s.toml: speed.repetitions: expected an integer");
+  CHECK(error("min_time = 'a'") == "s.toml: speed.min_time: expected a number");
+  CHECK(error("warmup_time = [1]") == "s.toml: speed.warmup_time: expected a number");
+  CHECK(error("impls = [1]") == "s.toml: speed.impls: expected a string");
+  CHECK(error("bogus = 1") == "s.toml: speed.bogus: unknown field");
+  CHECK(error("Flat = 1") == "s.toml: speed.Flat: unknown field");
+  // Bad values.
+  CHECK(error("impls = []") == "s.toml: speed.impls: must not be empty");
+  CHECK(error("algo = ['adam', 'sgd']") == "s.toml: speed.algo: invalid algo 'sgd': must be adam or adamw");
+  CHECK(error("algo = []") == "s.toml: speed: algo and amsgrad must not be empty");
+  CHECK(error("amsgrad = []") == "s.toml: speed: algo and amsgrad must not be empty");
+  CHECK(error("threads = [2, -1]") == "s.toml: speed.threads: thread count -1 must be >= 1");
+  CHECK(error("threads = 'many'") == "s.toml: speed.threads: expected \"all\", \"sweep\" or a list of thread counts");
+  CHECK(error("weight_decay = -1") == "s.toml: speed.weight_decay: invalid weight_decay -1: must be finite and >= 0");
+  CHECK(error("repetitions = 1001") == "s.toml: speed.repetitions: 1001 must be in [1, 1000]");
+  CHECK(error("min_time = -1") == "s.toml: speed.min_time: -1 must be in [0, 3600] seconds");
+  CHECK(error("min_time = nan") == "s.toml: speed.min_time: nan must be in [0, 3600] seconds");
+  CHECK(error("warmup_time = 3601") == "s.toml: speed.warmup_time: 3601 must be in [0, 3600] seconds");
+  CHECK_THROWS_WITH(parse_speed_suite("[speed]\nflat = [10, -1]\n", "s.toml"), "s.toml: speed.flat: log2 size -1 must be in [0, 30]");
+  CHECK_THROWS_WITH(parse_speed_suite("[speed]\nflat = [31]\n", "s.toml"), "s.toml: speed.flat: log2 size 31 must be in [0, 30]");
+  CHECK_THROWS_WITH(parse_speed_suite("[speed]\nflat = 'x'\n", "s.toml"), "s.toml: speed.flat: expected an integer");
+  CHECK_THROWS_WITH(parse_speed_suite("[speed]\nflat = [[10]]\n", "s.toml"), "s.toml: speed.flat: expected an integer");
+  CHECK_THROWS_WITH(parse_speed_suite("[speed]\nmodels = []\n", "s.toml"), "s.toml: speed: no shapes (give flat and/or models)");
+  CHECK_THROWS_WITH(parse_speed_suite("speed = 1\n", "s.toml"), "s.toml: no [speed] table");
+}
+
 TEST_CASE("speed: the shipped suites' speed sections parse and gate with >= 9 repetitions") {
   for (const char* n : {"smoke", "ci", "full"}) {
     INFO(n);
