@@ -62,8 +62,8 @@ def speed_section(data, colors):
         items.append(("fig", Figure("speed-size", "Step time and fraction of the limit against tensor size",
                                     "One flat fp32 tensor of each size. The limit is the in-run bandwidth probe: "
                                     "Adam's memory traffic (read p, g, m, v; write p, m, v) with no arithmetic, on the "
-                                    "same sizes and threads. Small sizes fit in cache, so the probe runs faster there; a value above 1.0 "
-                                    "means the probe's own repetitions were slowed by noise in that run.",
+                                    "same sizes and threads. Small sizes fit in cache, so the probe runs faster there. Rows above "
+                                    "103% of the limit are measurement problems and are left out of the fraction panel (listed below).",
                                     render(f, "speed-size"))))
     else:
         items.append(note("The speed results hold no flat-buffer benchmarks: step time against tensor size is omitted."))
@@ -74,6 +74,12 @@ def speed_section(data, colors):
                                     "parameters per second on the same shapes.", render(f, "speed-models"))))
     else:
         items.append(note("The speed results hold no model shape lists: the per-model bar chart is omitted."))
+    flagged = [r["name"] + (f" [{r['src']}]" if r["src"] else "") for r in rows if r.get("over_limit")]
+    if flagged:
+        items.append(note(f"⚠ {len(flagged)} benchmark{'s' if len(flagged) > 1 else ''} measured above 103% of the memory-bandwidth "
+                          "limit: a measurement problem (the probe's rounds were slowed, or the cache held the working set), "
+                          "not a result. Their fractions are not shown in any figure; rerun on a quieter machine: "
+                          + ", ".join(flagged) + "."))
     h, trows = speed_rows_table(rows)
     items.append(("table", "All benchmarks (median over repetitions)", h, trows))
     return "Speed", items

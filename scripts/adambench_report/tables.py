@@ -8,6 +8,10 @@ import numpy as np
 
 from .common import human_count, human_time_us, num
 
+# A row above this fraction of the limit is a measurement problem (bench/runners: limit_tolerance).
+OVER_LIMIT = 1.03
+
+
 def speed_table(speed):
     """Rows per implementation benchmark with medians and fraction of the probe."""
     multi = len(speed) > 1
@@ -37,7 +41,13 @@ def speed_table(speed):
                 else:
                     fr = np.array([x["probe_fraction"] for x in r["reps"]])
                 if r["impl"] != "probe" and np.isfinite(fr).all():
-                    row.update(frac=float(np.median(fr)), frac_lo=float(fr.min()), frac_hi=float(fr.max()))
+                    med = float(np.median(fr))
+                    # Above the limit is a measurement problem, never a result (the harness's own rule,
+                    # applied here too for files that do not carry the flag): no fraction is shown.
+                    if r.get("over_limit") or med > OVER_LIMIT:
+                        row.update(over_limit=True, frac_flagged=med)
+                    else:
+                        row.update(frac=med, frac_lo=float(fr.min()), frac_hi=float(fr.max()))
             rows.append(row)
     return rows
 
@@ -131,7 +141,9 @@ def speed_rows_table(rows):
             continue
         if "t_med" not in r:
             continue
-        fr = f"{r['frac']:.1%} ({r['frac_lo']:.0%}–{r['frac_hi']:.0%})" if "frac" in r else ("limit" if r["impl"] == "probe" else "-")
+        fr = (f"{r['frac']:.1%} ({r['frac_lo']:.0%}–{r['frac_hi']:.0%})" if "frac" in r
+              else f"⚠ {r['frac_flagged']:.0%}: above the limit, a measurement problem (not a result)" if r.get("over_limit")
+              else "limit" if r["impl"] == "probe" else "-")
         out.append([r["name"] + (f" [{r['src']}]" if r["src"] else ""), human_count(r["numel"]) if r["numel"] else "-",
                     r["tensors"] or "-", human_time_us(r["t_med"]), f"{r['gbs']:.1f}" if math.isfinite(r.get("gbs", math.nan)) else "-", fr])
     return head, out

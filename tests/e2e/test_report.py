@@ -170,6 +170,11 @@ class Parsing(Tmp):
                 p = next(x for x in rows if x["impl"] == "probe" and x["shape"] == r["shape"] and x["threads"] == r["threads"])
                 import numpy as np
                 want = float(np.median([x["params_per_second"] for x in r["reps"]])) / float(np.median([x["params_per_second"] for x in p["reps"]]))
+                if want > 1.03:  # the fixture holds rows above the limit: flagged, no fraction shown
+                    self.assertTrue(r["over_limit"], r["name"])
+                    self.assertNotIn("frac", r)
+                    self.assertAlmostEqual(r["frac_flagged"], want, delta=1e-9 + 1e-9 * want)
+                    continue
                 self.assertAlmostEqual(r["frac"], want, delta=1e-9 + 1e-9 * want)
                 self.assertLessEqual(r["frac_lo"], r["frac"])
                 self.assertGreaterEqual(r["frac_hi"], r["frac"])
@@ -190,6 +195,26 @@ class Parsing(Tmp):
         doc["benchmarks"][0]["time_unit"] = "fortnights"
         with self.assertRaisesRegex(InputError, "time_unit"):
             report_load.parse_speed(doc, "s")
+
+    def test_speed_above_the_limit_is_never_a_result(self):
+        def rows_of(eigen_pps, flag=None):
+            e = {"name": "eigen/adam/flat_1K/threads:1/real_time", "run_type": "iteration", "real_time": 1.0, "time_unit": "us",
+                 "params_per_second": eigen_pps, "bytes_per_second": 28 * eigen_pps, "params": 1024.0, "tensors": 1.0}
+            if flag is not None:
+                e["over_limit"] = flag
+            doc = {"context": {}, "benchmarks": [
+                {"name": "probe/28B/flat_1K/threads:1/real_time", "run_type": "iteration", "real_time": 1.0, "time_unit": "us",
+                 "params_per_second": 1e9, "bytes_per_second": 28e9, "params": 1024.0, "tensors": 1.0}, e]}
+            return {r["impl"]: r for r in tables.speed_table([report_load.parse_speed(doc, "s")])}
+        by = rows_of(1.08e9)  # 108% of the limit, no flag in the file: the report applies the 103% rule itself
+        self.assertNotIn("frac", by["eigen"])
+        self.assertTrue(by["eigen"]["over_limit"])
+        cell = tables.speed_rows_table(list(by.values()))[1][1][-1]
+        self.assertIn("measurement problem", cell)
+        self.assertIn("frac", rows_of(1.02e9)["eigen"])       # within noise of the limit: a result
+        self.assertNotIn("frac", rows_of(0.9e9, True)["eigen"])  # flagged by the harness: never shown
+        from adambench_report import figures
+        self.assertIsNone(figures.fig_speed_models(list(rows_of(1.08e9).values()), figures.Colors()))
 
     def test_gpu_bench_format(self):
         # adambench-gpu-bench (docs/cuda.md): items_per_second, fraction_of_probe, params, no threads:T,
