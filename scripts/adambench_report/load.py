@@ -303,8 +303,10 @@ def read_curve(csv_path, owner):
 
 def parse_calibration(j, path):
     """`adambench calibrate`'s A/A run (already checked against its schema): the false-alarm rate."""
-    keys = ("thresholds", "runs", "comparisons", "false_alarms", "inconclusive", "false_alarm_rate")
-    return dict({k: j[k] for k in keys}, path=path, context=j.get("context", {}))
+    keys = ("thresholds", "runs", "group", "noise", "comparisons", "false_alarms", "inconclusive", "false_alarm_rate")
+    floors = j["adambench_noise"]["benchmarks"]
+    return dict({k: j[k] for k in keys}, path=path, context=j.get("context", {}),
+                floors={k: (v.get("time"), v.get("probe_fraction")) for k, v in floors.items()})
 
 
 # Result kind -> parser(json, path) -> {"path", "context", ...}: what data[kind] holds. An extension

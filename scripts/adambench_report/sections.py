@@ -125,13 +125,18 @@ def calibration_section(data, colors):
     """The speed gate's A/A calibration (`adambench calibrate`), only when one is given."""
     if not data["calibration"]:
         return None
-    head = ["file", "runs", "comparisons", "false alarms", "inconclusive", "false-alarm rate", "thresholds"]
-    rows = [[c["path"], c["runs"], c["comparisons"], c["false_alarms"], c["inconclusive"], f"{c['false_alarm_rate']:.1%}",
-             ", ".join(f"{k} {v}" for k, v in c["thresholds"].items())] for c in data["calibration"]]
+    head = ["file", "runs (groups of)", "comparisons", "false alarms", "inconclusive", "false-alarm rate", "noise floors", "thresholds"]
+    rows = [[c["path"], f"{c['runs']} ({c['group']})", c["comparisons"], c["false_alarms"], c["inconclusive"],
+             f"{c['false_alarm_rate']:.1%}", c["noise"], ", ".join(f"{k} {v}" for k, v in c["thresholds"].items())]
+            for c in data["calibration"]]
+    pct = lambda x: "-" if x is None else f"{x:.1%}"  # noqa: E731
+    floors = [[k, pct(t), pct(f)] for c in data["calibration"]
+              for k, (t, f) in sorted(c["floors"].items(), key=lambda kv: -(kv[1][0] or 0))]
     return "Speed gate calibration", [
-        note("One build run several times and every pair of runs compared with the speed gate: any regression it "
-             "reports is a false alarm."),
-        ("table", "A/A calibration", head, rows)]
+        note("One build run several times: groups of runs compared pairwise with the speed gate, each with noise floors "
+             "measured on the other runs; any regression or improvement it reports is a false alarm (docs/speed.md)."),
+        ("table", "A/A calibration", head, rows),
+        ("table", "A/A noise floor per benchmark ((max - min) / min of the run medians)", ["benchmark", "time", "fraction of probe"], floors)]
 
 
 # Is it right, is it fast, does it train: correctness first. Extensions append theirs.

@@ -38,11 +38,14 @@ N_DRAWN = 10  # mutants that passed validation, drawn with the real figures
 N_REAL = 6  # mutants run through scripts/report.py in a new process
 HANG_S = 30  # one mutant taking longer than this is a hang (a whole report takes ~2 s)
 
-CALIBRATION = {"schema_version": 1, "kind": "calibration", "thresholds": {"min_effect": 0.05, "alpha": 0.01}, "runs": 3,
-               "comparisons": 3, "false_alarms": 1, "inconclusive": 0, "false_alarm_rate": 0.3333,
-               "pairs": [{"a": 1, "b": 2, "compared": 18, "regressions": 1, "improvements": 0, "inconclusive": 0},
-                         {"a": 1, "b": 3, "compared": 18, "regressions": 0, "improvements": 0, "inconclusive": 0},
-                         {"a": 2, "b": 3, "compared": 18, "regressions": 0, "improvements": 0, "inconclusive": 0}]}
+CALIBRATION = {"schema_version": 1, "kind": "calibration", "thresholds": {"min_effect": 0.02, "alpha": 0.05}, "runs": 9, "group": 3,
+               "comparisons": 6, "false_alarms": 1, "inconclusive": 0, "false_alarm_rate": 0.1667, "noise": "out of sample",
+               "pairs": [{"a": 1, "b": 2, "compared": 2, "regressions": 1, "improvements": 0, "inconclusive": 0},
+                         {"a": 1, "b": 3, "compared": 2, "regressions": 0, "improvements": 0, "inconclusive": 0},
+                         {"a": 2, "b": 3, "compared": 2, "regressions": 0, "improvements": 0, "inconclusive": 0}],
+               "adambench_noise": {"method": "(max - min) / min of run medians", "runs": 9, "benchmarks": {
+                   "eigen/adam/flat_32M/threads:2/real_time": {"time": 0.031, "probe_fraction": 0.022},
+                   "probe/28B/flat_32M/threads:2/manual_time": {"time": 0.012}}}}
 PLACE = "\u0001raw\u0001"  # stands for raw JSON text put in after serialising (huge numbers, deep nesting)
 
 
