@@ -106,6 +106,9 @@ void speed_figures(const json& j, std::vector<figure>& out) {
   for (auto& [name, rows] : reps) {
     if (rows.front()->value("error_occurred", false)) continue;  // a benchmark that skipped itself
     const std::string key = "speed/" + name;
+    // A row above the limit (docs/speed.md) is a measurement problem: its fractions are not results.
+    const json& first = *rows.front();
+    const bool over_limit = first.contains("over_limit") && first["over_limit"].is_boolean() && first["over_limit"].get<bool>();
     std::map<std::string, std::vector<double>> vals;
     for (auto* r : rows) {
       const std::string unit = r->value("time_unit", "ns");
@@ -115,6 +118,7 @@ void speed_figures(const json& j, std::vector<figure>& out) {
         if (v.is_number() && !standard.count(k)) vals[k].push_back(v.get<double>());  // counters, e.g. params_per_second
     }
     const int n = static_cast<int>(rows.size());
+    if (over_limit) vals.erase("probe_fraction"), vals.erase("limit_fraction");
     for (auto& [metric, v] : vals) put(out, key, metric, stats::median(v), n);
     put(out, key, "repetitions", n, n);
   }
