@@ -1,21 +1,18 @@
+// The agreement runner's compute step: inputs, the reference and every implementation stepped
+// side by side, the comparisons; agree_report.cpp presents the result.
 #include "runners/agree.h"
-
-#include "runners/state_compare.h"
 
 #include "adam_reference.h"
 #include "core/compare.h"
-#include "core/results.h"
 #include "runners/context.h"
+#include "runners/state_compare.h"
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <fmt/format.h>
-#include <fmt/ranges.h>
-#include <map>
 #include <random>
 #include <regex>
-#include <set>
 #include <unistd.h>
 
 namespace adambench {
