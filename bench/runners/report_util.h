@@ -1,5 +1,5 @@
 #pragma once
-// Small formatting helpers shared by the convergence and sweep reporters.
+// Small formatting helpers shared by the reporters (agree, converge, sweep).
 #include "core/results.h"
 #include "core/stats.h"
 #include "runners/context.h"
@@ -25,14 +25,22 @@ inline nlohmann::json bootstrap_json() {
   return {{"statistic", "median"}, {"level", stats::default_level}, {"resamples", stats::default_resamples}, {"rng_seed", stats::default_bootstrap_seed}};
 }
 
-/// The head every result file of a training runner starts with: schema version, kind, context,
-/// suite, bootstrap method, curve columns; then the shard ("I/N" when N > 1) and where an interrupt stopped it.
-inline nlohmann::json result_head(const char* kind, const std::string& suite, int threads, std::pair<int, int> shard, const std::string& stopped_at) {
-  nlohmann::json j{{"schema_version", result_schema_version}, {"kind", kind}, {"context", run_context(threads)}, {"suite", suite},
-                   {"bootstrap", bootstrap_json()}, {"csv_columns", {"step", "epoch", "lr", "train_loss", "val_loss", "val_acc", "wall_s"}}};
+/// The head every result file starts with: schema version, kind, context, suite; then the shard
+/// ("I/N" when N > 1), whether an interrupt stopped the run and, under `stop_key`, where.
+inline nlohmann::json result_base(const char* kind, const std::string& suite, int threads, std::pair<int, int> shard, const std::string& stopped_at,
+                                  const char* stop_key = "stopped_at") {
+  nlohmann::json j{{"schema_version", result_schema_version}, {"kind", kind}, {"context", run_context(threads)}, {"suite", suite}};
   if (shard.second > 1) j["shard"] = fmt::format("{}/{}", shard.first, shard.second);
   j["interrupted"] = !stopped_at.empty();
-  if (!stopped_at.empty()) j["stopped_at"] = stopped_at;
+  if (!stopped_at.empty()) j[stop_key] = stopped_at;
+  return j;
+}
+
+/// result_base, plus what every result file of a training runner says: the bootstrap method and the curve columns.
+inline nlohmann::json result_head(const char* kind, const std::string& suite, int threads, std::pair<int, int> shard, const std::string& stopped_at) {
+  nlohmann::json j = result_base(kind, suite, threads, shard, stopped_at);
+  j["bootstrap"] = bootstrap_json();
+  j["csv_columns"] = {"step", "epoch", "lr", "train_loss", "val_loss", "val_acc", "wall_s"};
   return j;
 }
 
