@@ -32,7 +32,9 @@ bool shown_in_text(const gate_row& r) { return r.verdict != "no change" && r.ver
 }  // namespace
 
 std::string gate_verdict(const gate_report& r) {
-  const std::string extra = r.warnings ? fmt::format(", {} warning{}", r.warnings, r.warnings == 1 ? "" : "s") : "";
+  std::string extra = r.warnings ? fmt::format(", {} warning{}", r.warnings, r.warnings == 1 ? "" : "s") : "";
+  // Compared but not decided (speed the runs cannot confirm): said on the verdict line, never hidden.
+  if (r.inconclusive) extra += fmt::format(", {} inconclusive", r.inconclusive);
   if (r.regressions)
     return fmt::format("❌ {} regression{}: {} results compared{}", r.regressions, r.regressions == 1 ? "" : "s", r.compared, extra);
   return fmt::format("✅ no regression: {} results compared{}", r.compared, extra);

@@ -121,6 +121,7 @@ TEST_CASE("gate/speed: whole runs are the samples: 10% slower over 3 runs per si
   CHECK(rep.regressions == 0);
   CHECK(rep.inconclusive == 1);
   CHECK_THAT(rep.rows[0].detail, Catch::Contains("noise between runs is unmeasured"));
+  CHECK(gate_verdict(rep) == "✅ no regression: 1 results compared, 1 inconclusive");  // said, not hidden
   rep = cmp(gbench(noisy(100, 0.005, 9, 1)), gbench(noisy(110, 0.005, 9, 2)), gate_options{.noise = noise_floor(0.02, 0.02)});
   CHECK(rep.inconclusive == 1);
   CHECK_THAT(rep.rows[0].detail, Catch::Contains("needs >= 2 whole runs per side"));
