@@ -15,12 +15,13 @@
 #
 # Options: --bin PATH (default build/adambench), --cal N (9), --group G (3), --experiments E (10),
 #          --impl NAME (eigen), --slowdown FRACTION (0.10), --b-args "ARGS" (extra SPEED-ARGS for
-#          the A/B runs only, e.g. "--impl eigen" to leave slow peers out of them).
+#          the A/B runs only, e.g. "--filter 'flat_32M|resnet50'" to time only some rows there),
+#          --summary (only summarise what an earlier, possibly interrupted, run left in OUT).
 set -euo pipefail
-usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 [ $# -ge 1 ] || usage
 out=$1; shift
-bin=build/adambench cal=9 group=3 experiments=10 impl=eigen slowdown=0.10 b_args=""
+bin=build/adambench cal=9 group=3 experiments=10 impl=eigen slowdown=0.10 b_args="" summary_only=0
 while [ $# -gt 0 ] && [ "$1" != "--" ]; do
   case $1 in
     --bin) bin=$2; shift 2 ;;
@@ -30,9 +31,11 @@ while [ $# -gt 0 ] && [ "$1" != "--" ]; do
     --impl) impl=$2; shift 2 ;;
     --slowdown) slowdown=$2; shift 2 ;;
     --b-args) b_args=$2; shift 2 ;;
+    --summary) summary_only=1; shift ;;
     *) echo "gate-power.sh: unknown option '$1'" >&2; exit 2 ;;
   esac
 done
+if [ "$summary_only" = 0 ]; then
 [ "${1:-}" = "--" ] || usage
 shift
 [ $# -ge 1 ] || usage
@@ -58,6 +61,8 @@ for e in $(seq 1 "$experiments"); do
   echo "gate-power: experiment $e/$experiments: exit $rc, $(grep -c ' regression ' "$out/ab-$e.log" || true) regression rows"
 done
 echo "gate-power: load after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out/load.txt"
+fi
+[ -f "$out/cal/calibration.json" ] || { echo "gate-power: $out holds no calibration" >&2; exit 2; }
 
 /usr/bin/python3 - "$out" "$experiments" "$impl" "$slowdown" <<'PY'
 import json, os, re, sys
@@ -66,7 +71,11 @@ cal = json.load(open(f"{out}/cal/calibration.json"))
 row = re.compile(r"^speed\s+(\S+)\s+(regression|improvement|inconclusive|warning|new)\s")
 planted = planted_hit = planted_all = others = other_alarms = other_inconclusive = 0
 experiments = []
+done = 0
 for e in range(1, n + 1):
+    if not os.path.exists(f"{out}/ab-{e}/b.json"):
+        continue  # not run, or interrupted: counted as not done
+    done += 1
     names = {b["run_name"] for b in json.load(open(f"{out}/ab-{e}/a.json"))["benchmarks"] if b["run_type"] == "iteration"}
     mine = {k for k in names if k.startswith(impl + "/")}
     verdicts = {}
@@ -79,7 +88,7 @@ for e in range(1, n + 1):
     others += len(names - mine); other_alarms += alarms
     other_inconclusive += sum(verdicts.get(k) == "inconclusive" for k in names - mine)
     experiments.append({"experiment": e, "planted_rows": len(mine), "flagged": hit, "other_rows": len(names - mine), "other_alarms": alarms})
-res = {"slowdown": slow, "impl": impl, "experiments": experiments,
+res = {"slowdown": slow, "impl": impl, "experiments_done": done, "experiments": experiments,
        "calibration": {k: cal[k] for k in ("runs", "group", "comparisons", "false_alarms", "inconclusive", "false_alarm_rate", "noise")},
        "planted_rows": planted, "planted_flagged": planted_hit, "experiments_all_flagged": planted_all,
        "other_rows": others, "other_false_alarms": other_alarms, "other_inconclusive": other_inconclusive,
@@ -91,5 +100,5 @@ print(f"gate-power: A/A (calibrate, {cal['noise']}): {cal['false_alarms']} false
       f"({100 * cal['false_alarm_rate']:.1f}%), {cal['inconclusive']} inconclusive")
 print(f"gate-power: A/A (unslowed rows of the A/B runs): {other_alarms} false alarms in {others} comparisons, {other_inconclusive} inconclusive")
 print(f"gate-power: {impl} slowed by {100 * slow:.0f}%: {planted_hit} of {planted} rows flagged; "
-      f"every {impl} row flagged in {planted_all} of {n} A/B runs")
+      f"every {impl} row flagged in {planted_all} of {done} A/B runs ({n - done} not run)")
 PY
