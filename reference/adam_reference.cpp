@@ -1,5 +1,7 @@
 #include "adam_reference.h"
 
+#include "core/step_scalars.h"
+
 #include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
@@ -79,11 +81,8 @@ void reference_adam::step(const std::vector<std::vector<double>>& grads) {
   const adam_config& c = cfg_;
   // torch.optim: step_t += 1, then bias corrections from the step as a Python float (double).
   st_.step += 1;
-  const double t = static_cast<double>(st_.step);
-  const double bc1 = 1.0 - std::pow(c.beta1, t);               // bias_correction1
-  const double bc2 = 1.0 - std::pow(c.beta2, t);               // bias_correction2
-  const double step_size = c.lr / bc1;                          // step_size = lr / bias_correction1
-  const double bc2_sqrt = std::sqrt(bc2);                       // bias_correction2_sqrt
+  // bias_correction1/2, step_size = lr / bias_correction1, bias_correction2_sqrt, 1 - lr * wd.
+  const adam_step_scalars sc = adam_step_scalars_at(static_cast<double>(st_.step), c.lr, c.beta1, c.beta2, c.weight_decay);
   const double T = tiny_;  // one rounding that may underflow, in units of u (docs/tolerances.md)
   for (std::size_t i = 0; i < grads.size(); ++i) {
     auto& p = st_.params[i];
@@ -99,19 +98,19 @@ void reference_adam::step(const std::vector<std::vector<double>>& grads) {
       double bg = 0;                                            // bound on the error of g (inputs exact)
       if (c.maximize) g = -g;                                   // grad = -grad if maximize
       if (c.kind == algo::adamw) {
-        p[k] = p[k] * (1.0 - c.lr * c.weight_decay);            // AdamW: param.mul_(1 - lr * wd)
-        bp[k] = bp[k] * std::fabs(1.0 - c.lr * c.weight_decay) + std::fabs(p[k]) + T;
+        p[k] = p[k] * sc.decay_mul;                             // AdamW: param.mul_(1 - lr * wd)
+        bp[k] = bp[k] * std::fabs(sc.decay_mul) + std::fabs(p[k]) + T;
       } else if (c.weight_decay != 0.0) {
         g = g + c.weight_decay * p[k];                          // Adam: grad.add(param, alpha=wd)
         bg = c.weight_decay * bp[k] + std::fabs(g) + c.weight_decay * std::fabs(p[k]) + T;
       }
       const double m_old = m[k], v_old = v[k];
-      m[k] = aten_lerp(m[k], g, 1.0 - c.beta1);                 // exp_avg.lerp_(grad, 1 - beta1)
+      m[k] = aten_lerp(m[k], g, sc.w1);                         // exp_avg.lerp_(grad, 1 - beta1)
       // Up to two products (lerp's weight*(g-m), or beta1*m and (1-beta1)*g) can underflow.
-      bm[k] = c.beta1 * bm[k] + (1.0 - c.beta1) * bg + 2.0 * (std::fabs(m_old) + std::fabs(g)) + 2.0 * T;
-      v[k] = v[k] * c.beta2 + (1.0 - c.beta2) * g * g;          // exp_avg_sq.mul_(b2).addcmul_(g, g, 1-b2)
+      bm[k] = c.beta1 * bm[k] + sc.w1 * bg + 2.0 * (std::fabs(m_old) + std::fabs(g)) + 2.0 * T;
+      v[k] = v[k] * c.beta2 + sc.one_minus_beta2 * g * g;       // exp_avg_sq.mul_(b2).addcmul_(g, g, 1-b2)
       // Three products can underflow: v*beta2, g*g and (1-beta2)*g*g (g ~ 1e-20 in float32).
-      bv[k] = c.beta2 * bv[k] + 2.0 * (1.0 - c.beta2) * std::fabs(g) * bg + 3.0 * (v_old + g * g) + 3.0 * T;
+      bv[k] = c.beta2 * bv[k] + 2.0 * sc.one_minus_beta2 * std::fabs(g) * bg + 3.0 * (v_old + g * g) + 3.0 * T;
       double vh = v[k], bvh = bv[k];
       if (c.amsgrad) {
         // torch.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq): NaN propagates.
@@ -132,13 +131,13 @@ void reference_adam::step(const std::vector<std::vector<double>>& grads) {
         bsq_in = lin < hol ? lin : hol;
       }
       const double bsq = bsq_in + sq;
-      const double denom = sq / bc2_sqrt + c.eps;               // (sqrt(v) / sqrt(bc2)).add_(eps)
-      const double bden = bsq / bc2_sqrt + 2.0 * denom;
+      const double denom = sq / sc.bc2_sqrt + c.eps;            // (sqrt(v) / sqrt(bc2)).add_(eps)
+      const double bden = bsq / sc.bc2_sqrt + 2.0 * denom;
       const double r = m[k] / denom;
       const double br = bm[k] / denom + std::fabs(m[k]) * bden / (denom * denom) + std::fabs(r) + T;
-      const double upd = (-step_size) * r;
+      const double upd = (-sc.step_size) * r;
       p[k] = p[k] + upd;                                        // param.addcdiv_(m, denom, -step_size)
-      bp[k] = bp[k] + step_size * br + 2.0 * std::fabs(upd) + std::fabs(p[k]) + T;
+      bp[k] = bp[k] + sc.step_size * br + 2.0 * std::fabs(upd) + std::fabs(p[k]) + T;
     }
   }
 }

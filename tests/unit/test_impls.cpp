@@ -1,6 +1,7 @@
 #include "adam_reference.h"
 #include "core/compare.h"
 #include "core/optimizer.h"
+#include "core/step_scalars.h"
 #include "runners/state_compare.h"
 
 #include <catch2/catch.hpp>
@@ -135,4 +136,26 @@ TEST_CASE("libtorch supports maximize in every version: it steps on the negated 
     CHECK(p.get(0) == Approx(mx ? 1.001 : 0.999).epsilon(1e-9));
     CHECK(g.get(0) == 0.5);  // the caller's gradient is left as it was
   }
+}
+
+TEST_CASE("step scalars are torch.optim's float64 values, bit for bit") {
+  // Python floats as torch/optim/adam.py's _single_tensor_adam computes them for lr=1e-3,
+  // betas=(0.9, 0.999), weight_decay=0.01 (printed by /usr/bin/python3 with float.hex()).
+  const adam_step_scalars s1 = adam_step_scalars_at(1.0, 1e-3, 0.9, 0.999, 0.01);
+  CHECK(s1.bc1 == 0x1.9999999999998p-4);        // 1 - 0.9 ** 1.0
+  CHECK(s1.bc2 == 0x1.0624dd2f1aa00p-10);       // 1 - 0.999 ** 1.0
+  CHECK(s1.step_size == 0x1.47ae147ae147cp-7);  // lr / bias_correction1
+  CHECK(s1.bc2_sqrt == 0x1.030dc4ea03a74p-5);   // math.sqrt(bias_correction2)
+  const adam_step_scalars s3 = adam_step_scalars_at(3.0, 1e-3, 0.9, 0.999, 0.01);
+  CHECK(s3.bc1 == 0x1.15810624dd2f0p-2);
+  CHECK(s3.bc2 == 0x1.88d2aa8fe9a00p-9);
+  CHECK(s3.step_size == 0x1.e3a9179dc1a76p-9);
+  CHECK(s3.bc2_sqrt == 0x1.c078514eb6c08p-5);
+  CHECK(s3.decay_mul == 0x1.fffeb074a771dp-1);  // 1 - lr * weight_decay
+  CHECK(s3.w1 == 0x1.9999999999998p-4);         // 1 - beta1
+  CHECK(s3.one_minus_beta2 == 0x1.0624dd2f1aa00p-10);
+  // The mutants' entry point derives the same values from given bias corrections.
+  const adam_step_scalars f = adam_step_scalars_from(s3.bc1, s3.bc2, 1e-3, 0.9, 0.999, 0.01);
+  CHECK(f.step_size == s3.step_size);
+  CHECK(f.bc2_sqrt == s3.bc2_sqrt);
 }

@@ -15,6 +15,7 @@
 #include <cstdint>
 
 #include "core/lowp.h"  // host conversions (host pass of nvcc and plain C++ alike)
+#include "core/step_scalars.h"
 
 #include <cmath>
 #if defined(__CUDACC__)
@@ -48,25 +49,23 @@ struct step_scalars {
   bool maximize, lerp_low, amsgrad;
 };
 
-/// The scalars of step t (t >= 1) of `lr, beta1, beta2, eps, weight_decay`.
+/// The scalars of step t (t >= 1) of `lr, beta1, beta2, eps, weight_decay`: core/step_scalars.h's
+/// float64 values, rounded to float.
 inline step_scalars make_scalars(bool adamw, double lr, double beta1, double beta2, double eps, double weight_decay,
                                  bool amsgrad, bool maximize, std::int64_t t) {
-  using std::pow;
-  using std::sqrt;
-  const double bc1 = 1.0 - pow(beta1, static_cast<double>(t));
-  const double bc2 = 1.0 - pow(beta2, static_cast<double>(t));
+  const adam_step_scalars sc = adam_step_scalars_at(static_cast<double>(t), lr, beta1, beta2, weight_decay);
   step_scalars s{};
-  s.decay_mul = static_cast<float>(adamw ? 1.0 - lr * weight_decay : 1.0);
+  s.decay_mul = static_cast<float>(adamw ? sc.decay_mul : 1.0);
   s.wd = static_cast<float>(adamw ? 0.0 : weight_decay);
-  s.w1 = static_cast<float>(1.0 - beta1);
+  s.w1 = static_cast<float>(sc.w1);
   s.one_minus_w1 = 1.0f - s.w1;
   s.beta2 = static_cast<float>(beta2);
-  s.one_minus_beta2 = static_cast<float>(1.0 - beta2);
-  s.bc2_sqrt = static_cast<float>(sqrt(bc2));
-  s.neg_step_size = static_cast<float>(-(lr / bc1));
+  s.one_minus_beta2 = static_cast<float>(sc.one_minus_beta2);
+  s.bc2_sqrt = static_cast<float>(sc.bc2_sqrt);
+  s.neg_step_size = static_cast<float>(-sc.step_size);
   s.eps = static_cast<float>(eps);
   s.maximize = maximize;
-  s.lerp_low = (1.0 - beta1) < 0.5;  // ATen's lerp: |weight| < 0.5 picks the first form
+  s.lerp_low = sc.w1 < 0.5;  // ATen's lerp: |weight| < 0.5 picks the first form
   s.amsgrad = amsgrad;
   return s;
 }

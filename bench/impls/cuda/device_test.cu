@@ -76,6 +76,15 @@ int main() {
   const int n = 1 << 20;
   // Inputs with specials mixed in: zeros, NaN, infinities, subnormals, huge.
   const float specials[] = {0.f, -0.f, NAN, INFINITY, -INFINITY, 1e-40f, 3e38f, 1.f};
+  // The 16-bit parameter and gradient (storage type S: cm::bf16 or cm::f16) and the master weight.
+  auto set_16bit = []<typename S>(elem& x, S) {
+    S pb, gb;
+    cm::store(pb, x.p);
+    cm::store(gb, x.g);
+    x.pb = pb.bits;
+    x.gb = gb.bits;
+    x.master = cm::load(pb);
+  };
   std::vector<elem> h(n);
   for (int i = 0; i < n; ++i) {
     elem& x = h[i];
@@ -84,22 +93,10 @@ int main() {
     x.m = 0.1f * nd(rng);
     x.v = std::fabs(nd(rng)) * 1e-2f;
     x.vmax = x.v * 1.5f;
-    cm::bf16 pb, gb;
-    cm::store(pb, x.p);
-    cm::store(gb, x.g);
-    x.pb = pb.bits;
-    x.gb = gb.bits;
-    x.master = cm::load(pb);
+    set_16bit(x, cm::bf16{});
   }
   std::vector<elem> h16 = h;  // the same values with float16 parameters and gradients
-  for (elem& x : h16) {
-    cm::f16 pb, gb;
-    cm::store(pb, x.p);
-    cm::store(gb, x.g);
-    x.pb = pb.bits;
-    x.gb = gb.bits;
-    x.master = cm::load(pb);
-  }
+  for (elem& x : h16) set_16bit(x, cm::f16{});
   elem* d = nullptr;
   CK(cudaMalloc(&d, n * sizeof(elem)));
   struct cfg { bool adamw; double wd; bool ams; bool maxi; double b1; std::int64_t t; };

@@ -6,6 +6,7 @@
 /// The class is a template over `mutant` so the test build can plant known historical bugs
 /// (tests/mutants/). The shipped build instantiates mutant::none only.
 #include "core/optimizer.h"
+#include "core/step_scalars.h"
 
 #include <Eigen/Core>
 #include <algorithm>
@@ -40,8 +41,9 @@ inline float round_bf16(float x) {
   return std::bit_cast<float>(u & 0xffff0000u);
 }
 
-/// Per-step scalars, computed once in double as torch.optim does, then cast to T.
-struct step_scalars {
+/// Per-step scalars as the kernel reads them: core/step_scalars.h's float64 values (mutants
+/// applied), cast to T inside the kernel.
+struct kernel_scalars {
   double decay_mul;   ///< AdamW: 1 - lr*wd
   double wd;          ///< Adam L2 coefficient (0 for AdamW)
   double w1;          ///< lerp weight 1 - beta1
@@ -129,24 +131,23 @@ class eigen_adam final : public optimizer {
     }
     if constexpr (M == mutant::off_by_one_step) t += 1.0;
     const adam_config& c = cfg_;
-    double bc1 = 1.0 - std::pow(c.beta1, t);
-    double bc2 = 1.0 - std::pow(c.beta2, t);
-    if constexpr (M == mutant::no_bias_correction) bc1 = bc2 = 1.0;
-    step_scalars s{};
+    adam_step_scalars sc = adam_step_scalars_at(t, c.lr, c.beta1, c.beta2, c.weight_decay);
+    if constexpr (M == mutant::no_bias_correction) sc = adam_step_scalars_from(1.0, 1.0, c.lr, c.beta1, c.beta2, c.weight_decay);
+    kernel_scalars s{};
     bool decoupled = c.kind == algo::adamw;
     if constexpr (M == mutant::decay_swapped) decoupled = !decoupled;
-    s.decay_mul = decoupled ? 1.0 - c.lr * c.weight_decay : 1.0;
+    s.decay_mul = decoupled ? sc.decay_mul : 1.0;
     if constexpr (M == mutant::adamw_decay_lr_bc1)
-      if (decoupled) s.decay_mul = 1.0 - c.lr / bc1 * c.weight_decay;
+      if (decoupled) s.decay_mul = 1.0 - sc.step_size * c.weight_decay;
     s.wd = decoupled ? 0.0 : c.weight_decay;
-    s.w1 = 1.0 - c.beta1;
+    s.w1 = sc.w1;
     s.beta2 = c.beta2;
-    s.one_minus_beta2 = 1.0 - c.beta2;
-    s.bc2_sqrt = std::sqrt(bc2);
-    s.neg_step_size = -(c.lr / bc1);
+    s.one_minus_beta2 = sc.one_minus_beta2;
+    s.bc2_sqrt = sc.bc2_sqrt;
+    s.neg_step_size = -sc.step_size;
     s.eps = c.eps;
     if constexpr (M == mutant::eps_scaled) {
-      s.neg_step_size = -(c.lr * std::sqrt(bc2) / bc1);
+      s.neg_step_size = -(c.lr * sc.bc2_sqrt / sc.bc1);
       s.bc2_sqrt = 1.0;
     }
     if constexpr (M == mutant::trains_worse) s.neg_step_size *= 0.8;
@@ -183,7 +184,7 @@ class eigen_adam final : public optimizer {
   };
 
   /// One element, scalar; the packet loop below is the same arithmetic, op for op.
-  static inline void update_one(T& p, T g, T& m, T& v, T* vmax, const step_scalars& s, bool maximize, bool lerp_low) {
+  static inline void update_one(T& p, T g, T& m, T& v, T* vmax, const kernel_scalars& s, bool maximize, bool lerp_low) {
     if (maximize) g = -g;
     p = p * T(s.decay_mul);
     if (s.wd != 0.0) g = g + T(s.wd) * p;  // skipped at 0 like PyTorch: 0 * NaN would poison g
@@ -203,7 +204,7 @@ class eigen_adam final : public optimizer {
 
   /// Picks the packet loop compiled for this step's flags: the loop body then has no branches
   /// (measured by `adambench speed`; the arithmetic is the same op for op).
-  static void update(tensor& tn, std::int64_t off, std::int64_t len, const step_scalars& s, bool maximize, bool lerp_low, bool last_chunk) {
+  static void update(tensor& tn, std::int64_t off, std::int64_t len, const kernel_scalars& s, bool maximize, bool lerp_low, bool last_chunk) {
     const int flags = (maximize ? 1 : 0) | (s.wd != 0.0 ? 2 : 0) | (lerp_low ? 4 : 0) | (tn.vmax.empty() ? 0 : 8);
     switch (flags) {
       case 0: return update_fixed<false, false, false, false>(tn, off, len, s, last_chunk);
@@ -226,7 +227,7 @@ class eigen_adam final : public optimizer {
   }
 
   template <bool maximize, bool has_wd, bool lerp_low, bool amsgrad>
-  static void update_fixed(tensor& tn, std::int64_t off, std::int64_t len, const step_scalars& s, bool last_chunk) {
+  static void update_fixed(tensor& tn, std::int64_t off, std::int64_t len, const kernel_scalars& s, bool last_chunk) {
     using namespace Eigen::internal;
     T* __restrict p = tn.p + off;
     const T* __restrict g = tn.g + off;

@@ -59,8 +59,9 @@ struct device_mirror {
   }
 };
 
-/// Binding, state and the device mirror shared by the implementations that keep m, v and max_v as
-/// ATen tensors (libtorch-foreach, libtorch-fused); `libtorch` keeps them inside torch::optim.
+/// Binding, state and the device mirror shared by every LibTorch implementation: m, v and max_v
+/// are ATen tensors here (libtorch-foreach, libtorch-fused update them directly; `libtorch` hands
+/// them to torch::optim as its state and takes them back before read_state()).
 class aten_optimizer : public optimizer {
  public:
   aten_optimizer(const adam_config& c, dtype d, bool cuda) : cfg_(c.validated()), type_(d) { dev_.on = cuda; }

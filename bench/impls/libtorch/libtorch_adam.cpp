@@ -27,40 +27,16 @@ using namespace aten_common;
 template <typename O>
 constexpr bool has_maximize = requires(O o) { o.maximize(true); };
 
+// Binding, state I/O and the device mirror come from aten_optimizer: its m_, v_, vmax_ tensors are
+// handed to torch::optim as its per-parameter state (step 0 at bind, as torch would create it on
+// the first step; the loaded step after load_state). torch keeps its own step counter and, in
+// principle, may replace a state tensor (LibTorch 1.13 updates all three in place, but the C++
+// frontend does not promise it), so read_state() takes both back from torch's state first: what
+// it reports is torch's state, as before the base class was shared.
 template <typename Opt, typename Options, typename State>
-class torch_optim final : public optimizer {
+class torch_optim final : public aten_optimizer {
  public:
-  torch_optim(const adam_config& c, dtype d, bool cuda = false) : cfg_(c.validated()), type_(d) { dev_.on = cuda; }
-
-  void bind(std::span<const tensor_view> params, std::span<const tensor_view> grads) override {
-    params_.clear();
-    grads_.clear();
-    neg_.clear();
-    dev_.clear();
-    for (std::size_t i = 0; i < params.size(); ++i) {
-      at::Tensor p = dev_.param(params[i], type_);
-      grads_.push_back(dev_.grad(grads[i], type_));
-      if (negate_grads()) neg_.push_back(at::empty_like(grads_.back()));
-      p.mutable_grad() = negate_grads() ? neg_.back() : grads_.back();
-      params_.push_back(p);
-    }
-    Options o(cfg_.lr);
-    o.betas(std::make_tuple(cfg_.beta1, cfg_.beta2)).eps(cfg_.eps).weight_decay(cfg_.weight_decay).amsgrad(cfg_.amsgrad);
-    if constexpr (has_maximize<Options>) o.maximize(cfg_.maximize);
-    opt_ = std::make_unique<Opt>(params_, o);
-  }
-
-  void load_state(const adam_state& s) override {
-    for (std::size_t i = 0; i < params_.size(); ++i) {
-      auto st = std::make_unique<State>();
-      st->step(s.step);
-      const auto dv = params_[i].device();
-      st->exp_avg(from_doubles(s.m[i], params_[i].sizes(), type_).to(dv));
-      st->exp_avg_sq(from_doubles(s.v[i], params_[i].sizes(), type_).to(dv));
-      if (cfg_.amsgrad) st->max_exp_avg_sq(from_doubles(s.vmax[i], params_[i].sizes(), type_).to(dv));
-      opt_->state()[key(params_[i])] = std::move(st);
-    }
-  }
+  torch_optim(const adam_config& c, dtype d, bool cuda = false) : aten_optimizer(c, d, cuda) {}
 
   void step() override {
     dev_.grads_in(grads_);
@@ -71,30 +47,50 @@ class torch_optim final : public optimizer {
   }
 
   void set_lr(double lr) override {
+    aten_optimizer::set_lr(lr);
     for (auto& g : opt_->param_groups()) static_cast<Options&>(g.options()).lr(lr);
   }
 
   adam_state read_state() override {
-    adam_state s;
-    for (auto& p : params_) {
-      s.params.push_back(to_doubles(p));
-      auto it = opt_->state().find(key(p));
-      if (it == opt_->state().end()) {  // no step taken yet: torch creates state lazily
-        s.m.emplace_back(p.numel(), 0.0);
-        s.v.emplace_back(p.numel(), 0.0);
-        if (cfg_.amsgrad) s.vmax.emplace_back(p.numel(), 0.0);
-        continue;
-      }
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+      auto it = opt_->state().find(key(params_[i]));
+      if (it == opt_->state().end()) continue;  // installed at bind: torch never drops it
       auto& st = static_cast<State&>(*it->second);
-      s.step = st.step();
-      s.m.push_back(to_doubles(st.exp_avg()));
-      s.v.push_back(to_doubles(st.exp_avg_sq()));
-      if (cfg_.amsgrad) s.vmax.push_back(to_doubles(st.max_exp_avg_sq()));
+      m_[i] = st.exp_avg();
+      v_[i] = st.exp_avg_sq();
+      if (cfg_.amsgrad) vmax_[i] = st.max_exp_avg_sq();
+      step_ = st.step();
     }
-    return s;
+    return aten_optimizer::read_state();
   }
 
  private:
+  void on_bind() override {
+    neg_.clear();
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+      if (negate_grads()) neg_.push_back(at::empty_like(grads_[i]));
+      params_[i].mutable_grad() = negate_grads() ? neg_.back() : grads_[i];
+    }
+    Options o(cfg_.lr);
+    o.betas(std::make_tuple(cfg_.beta1, cfg_.beta2)).eps(cfg_.eps).weight_decay(cfg_.weight_decay).amsgrad(cfg_.amsgrad);
+    if constexpr (has_maximize<Options>) o.maximize(cfg_.maximize);
+    opt_ = std::make_unique<Opt>(params_, o);
+    install_state();  // zeros at step 0: what torch would create lazily on the first step
+  }
+  void on_load_state() override { install_state(); }
+
+  /// Hands m_, v_, vmax_ and step_ to torch::optim as its state, one entry per parameter.
+  void install_state() {
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+      auto st = std::make_unique<State>();
+      st->step(step_);
+      st->exp_avg(m_[i]);
+      st->exp_avg_sq(v_[i]);
+      if (cfg_.amsgrad) st->max_exp_avg_sq(vmax_[i]);
+      opt_->state()[key(params_[i])] = std::move(st);
+    }
+  }
+
   // torch.optim defines maximize as stepping on -grad (its first op); the C++ frontend has no
   // maximize option up to at least 2.15, so the optimizer is handed the negated gradient.
   bool negate_grads() const {
@@ -114,10 +110,7 @@ class torch_optim final : public optimizer {
       return static_cast<key_t>(p.unsafeGetTensorImpl());
   }
 
-  adam_config cfg_;
-  dtype type_;
-  device_mirror dev_;
-  std::vector<at::Tensor> params_, grads_, neg_;
+  std::vector<at::Tensor> neg_;
   std::unique_ptr<Opt> opt_;
 };
 

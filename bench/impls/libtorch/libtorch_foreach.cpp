@@ -2,6 +2,7 @@
 // CUDA) written with ATen's _foreach_* ops, op for op, for the linked LibTorch.
 #include "impls/libtorch/aten_common.h"
 #include "core/optimizer.h"
+#include "core/step_scalars.h"
 
 #include <cmath>
 #if __has_include(<ATen/ops/_foreach_lerp.h>)
@@ -26,26 +27,25 @@ class foreach_adam final : public aten_optimizer {
   void update() {
     const adam_config& c = cfg_;
     ++step_;
+    const adam_step_scalars sc = adam_step_scalars_at(static_cast<double>(step_), c.lr, c.beta1, c.beta2, c.weight_decay);
     std::vector<at::Tensor> grads = grads_;
     if (c.maximize) grads = at::_foreach_neg(grads_);
     if (c.kind == algo::adamw) {
-      at::_foreach_mul_(params_, 1.0 - c.lr * c.weight_decay);
+      at::_foreach_mul_(params_, sc.decay_mul);
     } else if (c.weight_decay != 0.0) {
       if (c.maximize) at::_foreach_add_(grads, params_, c.weight_decay);
       else grads = at::_foreach_add(grads, params_, c.weight_decay);
     }
 #ifdef ADAMBENCH_HAS_FOREACH_LERP
-    at::_foreach_lerp_(m_, grads, 1.0 - c.beta1);
+    at::_foreach_lerp_(m_, grads, sc.w1);
 #else
     at::_foreach_mul_(m_, c.beta1);
-    at::_foreach_add_(m_, grads, 1.0 - c.beta1);
+    at::_foreach_add_(m_, grads, sc.w1);
 #endif
     at::_foreach_mul_(v_, c.beta2);
-    at::_foreach_addcmul_(v_, grads, grads, 1.0 - c.beta2);
-    const double t = static_cast<double>(step_);
-    const double bc1 = 1.0 - std::pow(c.beta1, t), bc2 = 1.0 - std::pow(c.beta2, t);
-    std::vector<at::Scalar> step_size(params_.size(), at::Scalar(-(c.lr / bc1)));
-    std::vector<at::Scalar> bc2_sqrt(params_.size(), at::Scalar(std::sqrt(bc2)));
+    at::_foreach_addcmul_(v_, grads, grads, sc.one_minus_beta2);
+    std::vector<at::Scalar> step_size(params_.size(), at::Scalar(-sc.step_size));
+    std::vector<at::Scalar> bc2_sqrt(params_.size(), at::Scalar(sc.bc2_sqrt));
     std::vector<at::Tensor> denom;
     if (c.amsgrad) {
       at::_foreach_maximum_(vmax_, v_);
