@@ -19,6 +19,8 @@
 #include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
+#include <memory>
+#include <optional>
 #include <regex>
 #include <thread>
 #include <torch/version.h>  // a macro header: no LibTorch compile cost
@@ -70,111 +72,269 @@ void check_out_dir(const std::filesystem::path& dir) {
   fs::remove(probe, ec);
 }
 
-}  // namespace
+// Names given with --impl must exist, and --out must be writable, before any work starts.
+void check_before_run(const std::vector<std::string>& impls, const std::optional<std::filesystem::path>& out, const registry& reg) {
+  for (auto& n : impls) reg.at(n);  // unknown names fail before any work
+  if (out) check_out_dir(*out);
+}
 
-int cli_main(int argc, char** argv, const registry& reg) {
+// A suite file, or the name of a shipped suite, read and parsed by `parse`.
+template <class Parse>
+auto read_suite(const std::string& path_or_name, Parse parse) {
+  std::string source;
+  std::string text = load_suite_text(path_or_name, source);
+  return parse(text, source);
+}
+
+// --threads: before the subcommand, and after it (`agree --threads 2`): each subcommand declares it too.
+void add_threads(CLI::App* c, int& threads) {
+  c->add_option("--threads", threads, "CPU threads for OpenMP and LibTorch (default: all hardware threads)")->check(int_at_least(1));
+}
+
+// ---- agree ----
+
+struct agree_cli {
+  CLI::App* cmd = nullptr;
+  std::string suite = "default";
+  std::vector<std::string> impls, dtypes;
+  int seeds = 0;
+  std::string out, shard, filter;
+  bool quiet = false, allow_empty = false;
+};
+
+void add_agree(CLI::App& app, agree_cli& a, int& threads) {
+  a.cmd = app.add_subcommand("agree", "every implementation against the float64 reference");
+  a.cmd->add_option("suite", a.suite, "suite file (TOML) or the name of a shipped suite (default: default)");
+  a.cmd->add_option("--impl", a.impls, "implementations to run (repeatable; default: the suite's list)");
+  a.cmd->add_option("--dtype", a.dtypes, "float32, float64, bfloat16, float16 (default: the suite's list)");
+  a.cmd->add_option("--seeds", a.seeds, "run seeds 0..N-1 instead of the suite's")->check(int_at_least(1));
+  a.cmd->add_option("--out", a.out, "folder for agree.json (checked as writable before the run)");
+  a.cmd->add_flag("--quiet", a.quiet, "no progress lines");
+  a.cmd->add_option("--shard", a.shard, "run the I-th of N interleaved slices of the cases (join with `adambench merge`)");
+  a.cmd->add_option("--filter", a.filter, "run only cases whose name matches this regular expression (searched)");
+  a.cmd->add_flag("--allow-empty", a.allow_empty, "exit 0, not 3, when every selected case was skipped");
+  add_threads(a.cmd, threads);
+}
+
+int run_agree_command(const agree_cli& a, const registry& reg, int threads) {
+  agree_suite suite = read_suite(a.suite, parse_agree_suite);
+  agree_options o;
+  o.impls = a.impls;
+  for (auto& d : a.dtypes) o.dtypes.push_back(parse_dtype(d));
+  if (a.seeds > 0) o.seed_count = a.seeds;
+  o.threads = threads;
+  if (!a.out.empty()) o.out = a.out;
+  o.quiet = a.quiet;
+  if (!a.shard.empty()) o.shard = parse_shard(a.shard);
+  if (!a.filter.empty()) check_regex(a.filter, "--filter");
+  o.filter = a.filter;
+  o.allow_empty = a.allow_empty;
+  check_before_run(o.impls, o.out, reg);
+  return run_agree(suite, reg, o);
+}
+
+// ---- replay ----
+
+struct replay_cli {
+  CLI::App* cmd = nullptr;
+  replay_options ro;
+  std::string trace, algo = "adam", out, impl;
+  std::int64_t steps = -1;
+};
+
+void add_replay(CLI::App& app, replay_cli& r, int& threads) {
+  r.cmd = app.add_subcommand("replay", "run an implementation over recorded gradients (numpy.savez trace)");
+  auto* c = r.cmd;
+  adam_config& cfg = r.ro.config;
+  c->add_option("trace", r.trace, "TRACE.npz with p0, p1, ... and g0, g1, ... (gK: (T, *shape of pK))")->required();
+  c->add_option("--impl", r.impl, "implementation name")->required();
+  c->add_option("--algo", r.algo, "adam or adamw");
+  c->add_option("--lr", cfg.lr, "learning rate");
+  c->add_option("--beta1", cfg.beta1);
+  c->add_option("--beta2", cfg.beta2);
+  c->add_option("--eps", cfg.eps);
+  c->add_option("--weight-decay", cfg.weight_decay);
+  c->add_flag("--amsgrad", cfg.amsgrad);
+  c->add_flag("--maximize", cfg.maximize);
+  c->add_option("--steps", r.steps, "replay the first T steps (default: all)");
+  c->add_option("--out", r.out, "RESULT.npz: final pK, mK, vK (and vmaxK)")->required();
+  c->add_flag("--compare", r.ro.compare, "also run the reference and print agreement metrics (exit 1 if they disagree)");
+  add_threads(c, threads);
+}
+
+int run_replay_command(replay_cli& r, const registry& reg, int threads) {
+  r.ro.trace = r.trace;
+  r.ro.impl = r.impl;
+  r.ro.config.kind = parse_algo(r.algo);
+  if (r.steps >= 0) r.ro.steps = r.steps;
+  r.ro.out = r.out;
+  r.ro.threads = threads;
+  return run_replay(reg, r.ro);
+}
+
+// ---- speed ----
+
+struct speed_cli {
+  CLI::App* cmd = nullptr;
+  std::string suite = "smoke", out, filter, shard;
+  std::vector<std::string> impls;
+  bool pin = false, quiet = false, allow_empty = false;
+};
+
+void add_speed(CLI::App& app, speed_cli& s, int& threads) {
+  s.cmd = app.add_subcommand("speed", "step throughput against the machine's bandwidth (Google Benchmark)");
+  auto* c = s.cmd;
+  c->allow_extras();  // Google Benchmark's own --benchmark_* flags pass through
+  c->footer("Other arguments go to Google Benchmark, e.g. --benchmark_filter=REGEX --benchmark_repetitions=9\n"
+            "--benchmark_min_time=SECONDS --benchmark_enable_random_interleaving=true. See docs/speed.md.");
+  c->add_option("suite", s.suite, "suite file (TOML) with a [speed] table, or a shipped suite's name (default: smoke)");
+  c->add_option("--impl", s.impls, "implementations to time (repeatable; default: the suite's list)");
+  c->add_option("--out", s.out, "folder for speed.json (Google Benchmark JSON) and speed.txt (summary; checked as writable first)");
+  c->add_option("--filter", s.filter, "time only benchmarks whose name (IMPL/ALGO/SHAPE/threads:T) matches this regex (--benchmark_filter)");
+  c->add_flag("--quiet", s.quiet, "no progress lines (speed prints none: its table is its result)");
+  c->add_flag("--allow-empty", s.allow_empty, "exit 0, not 3, when every implementation's benchmark was skipped");
+  add_threads(c, threads);
+  c->add_flag("--pin", s.pin, "pin OpenMP thread k to CPU k (sched_setaffinity)");
+  c->add_option("--shard", s.shard, "run the I-th of N interleaved slices of the shape lists (join with `adambench merge`)");
+}
+
+int run_speed_command(const speed_cli& s, const registry& reg, int threads) {
+  speed_suite suite = read_suite(s.suite, parse_speed_suite);
+  speed_options so;
+  so.impls = s.impls;
+  so.threads = threads;
+  if (!s.out.empty()) so.out = s.out;
+  so.pin = s.pin;
+  if (!s.shard.empty()) so.shard = parse_shard(s.shard);
+  so.benchmark_args = s.cmd->remaining();
+  so.allow_empty = s.allow_empty;
+  if (!s.filter.empty()) {
+    check_regex(s.filter, "--filter");
+    for (auto& a : so.benchmark_args)
+      if (a.rfind("--benchmark_filter", 0) == 0) throw input_error("speed: give --filter or --benchmark_filter, not both");
+    so.benchmark_args.push_back("--benchmark_filter=" + s.filter);
+  }
+  check_before_run(so.impls, so.out, reg);
+  return run_speed(suite, reg, so);
+}
+
+// ---- converge ----
+
+struct converge_cli {
+  CLI::App* cmd = nullptr;
+  std::string suite = "smoke", out, data, text, tensorboard, shard, model, model_data;
+  std::vector<std::string> impls, cases;
+  int seeds = 0;
+  bool quiet = false, allow_empty = false;
+};
+
+void add_converge(CLI::App& app, converge_cli& v, int& threads) {
+  v.cmd = app.add_subcommand("converge", "train workloads with every implementation: curves, steps to target, drift");
+  auto* c = v.cmd;
+  c->add_option("suite", v.suite, "suite file (TOML) with a [converge] table, or a shipped suite's name (default: smoke)");
+  c->add_option("--impl", v.impls, "implementations to train with (repeatable; sgd-momentum is the baseline; default: the suite's)");
+  c->add_option("--filter,--case", v.cases, "run only cases whose name matches this regex (repeatable: any; --case is an alias)");
+  c->add_option("--seeds", v.seeds, "run seeds 0..N-1 instead of the suite's")->check(int_at_least(1));
+  c->add_flag("--allow-empty", v.allow_empty, "exit 0, not 3, when every run was skipped");
+  add_threads(c, threads);
+  c->add_option("--data-dir", v.data, "MNIST-format folder (default: /usr/share/datasets/fashion-mnist)");
+  c->add_option("--text", v.text, "text corpus for char_lm (default: /usr/share/common-licenses/GPL-3)");
+  c->add_option("--out", v.out, "folder for converge.json and curves/*.csv (checked as writable before the run)");
+  c->add_option("--tensorboard", v.tensorboard, "folder for TensorBoard event files, one per run (docs/tensorboard.md)");
+  c->add_flag("--quiet", v.quiet, "no progress lines");
+  c->add_option("--model", v.model, "TorchScript module (.pt) to train instead of the suite's cases (needs --data; docs/extending.md)");
+  c->add_option("--data", v.model_data, "npz with x_train, y_train, x_val, y_val for --model");
+  c->add_option("--shard", v.shard, "run the I-th of N interleaved slices of the cases (join with `adambench merge`)");
+}
+
+// --model: one case in code; the suite argument is not read.
+converge_suite model_suite(const converge_cli& v) {
+  converge_suite suite;
+  suite.source = "--model " + v.model;
+  suite.impls = {"reference", "eigen", "libtorch"};
+  converge_case c;
+  c.name = "torchscript";
+  c.workload.name = "torchscript";
+  c.workload.str = {{"model", v.model}, {"data", v.model_data}};
+  suite.cases.push_back(c);
+  return suite;
+}
+
+int run_converge_command(const converge_cli& v, const registry& reg, int threads) {
+  if (v.model.empty() != v.model_data.empty()) throw input_error("converge: --model and --data go together");
+  const converge_suite suite = v.model.empty() ? read_suite(v.suite, parse_converge_suite) : model_suite(v);
+  converge_options co;
+  co.impls = v.impls;
+  co.case_filter = v.cases;
+  if (v.seeds > 0) co.seed_count = v.seeds;
+  co.data_dir = v.data;
+  co.text_file = v.text;
+  co.threads = threads;
+  if (!v.out.empty()) co.out = v.out;
+  if (!v.tensorboard.empty()) co.tensorboard = v.tensorboard;
+  co.quiet = v.quiet;
+  co.allow_empty = v.allow_empty;
+  if (!v.shard.empty()) co.shard = parse_shard(v.shard);
+  for (auto& f : co.case_filter) check_regex(f, "--filter");
+  check_before_run(co.impls, co.out, reg);
+  return run_converge(suite, reg, co);
+}
+
+// ---- list ----
+
+int run_list(const registry& reg) {
+  for (auto& e : reg.all()) {
+    fmt::print("{:<18} {}\n", e.name, e.description);
+    for (dtype d : {dtype::float32, dtype::float64}) {
+      case_features f;
+      f.type = d;
+      for (algo a : {algo::adam, algo::adamw}) {
+        support s = e.supports(adam_config{}.with_algo(a), f);
+        if (!s.ok) fmt::print("{:<18}   {} {}: unavailable: {}\n", "", to_string(a), to_string(d), s.reason);
+      }
+    }
+    support s = e.supports(adam_config{}.with_maximize(true), case_features{});
+    if (!s.ok) fmt::print("{:<18}   maximize: unavailable: {}\n", "", s.reason);
+  }
+  return 0;
+}
+
+// ---- the whole command line ----
+
+// Every subcommand's options; declared in the order the help lists them.
+struct command_line {
   CLI::App app{"adambench: correctness, speed and convergence of Adam/AdamW implementations"};
+  int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  agree_cli agree;
+  replay_cli replay;
+  speed_cli speed;
+  converge_cli converge;
+  CLI::App* list = nullptr;
+  std::shared_ptr<gate_cli> gate;
+  std::shared_ptr<history_cli> hist;
+  std::shared_ptr<sweep_cli> sweep;
+  std::shared_ptr<check_cli> check;
+};
+
+void add_commands(command_line& cl) {
+  CLI::App& app = cl.app;
   app.require_subcommand(1);
   app.set_version_flag("--version", fmt::format("adambench {} (commit {}, LibTorch {})", build_info().value("adambench_version", "?"),
                                                 git_commit(), TORCH_VERSION));
-  int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  const char* threads_help = "CPU threads for OpenMP and LibTorch (default: all hardware threads)";
-  app.add_option("--threads", threads, threads_help)->check(int_at_least(1));
-  // Global options may also follow the subcommand (`agree --threads 2`): each runner declares them too.
-  auto add_globals = [&](CLI::App* c) { c->add_option("--threads", threads, threads_help)->check(int_at_least(1)); };
+  add_threads(&app, cl.threads);
+  add_agree(app, cl.agree, cl.threads);
+  add_replay(app, cl.replay, cl.threads);
+  add_speed(app, cl.speed, cl.threads);
+  add_converge(app, cl.converge, cl.threads);
+  cl.list = app.add_subcommand("list", "implementations in this build and what they support");
+  cl.gate = add_gate_commands(app);        // compare, merge, ab, calibrate (bench/cli/gate_cli.cpp)
+  cl.hist = add_history_commands(app);     // history add/show/check (bench/cli/history_cli.cpp)
+  cl.sweep = add_sweep_commands(app);      // bench/cli/sweep_cli.cpp
+  cl.check = add_check_commands(app);      // bench/cli/check_cli.cpp
+}
 
-  // agree
-  auto* agree = app.add_subcommand("agree", "every implementation against the float64 reference");
-  std::string suite_path = "default";
-  std::vector<std::string> impls, dtypes;
-  int seeds = 0;
-  std::string out_dir;
-  bool quiet = false;
-  agree->add_option("suite", suite_path, "suite file (TOML) or the name of a shipped suite (default: default)");
-  agree->add_option("--impl", impls, "implementations to run (repeatable; default: the suite's list)");
-  agree->add_option("--dtype", dtypes, "float32, float64, bfloat16, float16 (default: the suite's list)");
-  agree->add_option("--seeds", seeds, "run seeds 0..N-1 instead of the suite's")->check(int_at_least(1));
-  agree->add_option("--out", out_dir, "folder for agree.json (checked as writable before the run)");
-  agree->add_flag("--quiet", quiet, "no progress lines");
-  std::string agree_shard, agree_filter;
-  bool agree_allow_empty = false;
-  agree->add_option("--shard", agree_shard, "run the I-th of N interleaved slices of the cases (join with `adambench merge`)");
-  agree->add_option("--filter", agree_filter, "run only cases whose name matches this regular expression (searched)");
-  agree->add_flag("--allow-empty", agree_allow_empty, "exit 0, not 3, when every selected case was skipped");
-  add_globals(agree);
-
-  // replay
-  auto* replay = app.add_subcommand("replay", "run an implementation over recorded gradients (numpy.savez trace)");
-  replay_options ro;
-  std::string trace, algo_s = "adam", out_file, impl_name;
-  std::int64_t steps = -1;
-  replay->add_option("trace", trace, "TRACE.npz with p0, p1, ... and g0, g1, ... (gK: (T, *shape of pK))")->required();
-  replay->add_option("--impl", impl_name, "implementation name")->required();
-  replay->add_option("--algo", algo_s, "adam or adamw");
-  replay->add_option("--lr", ro.config.lr, "learning rate");
-  replay->add_option("--beta1", ro.config.beta1);
-  replay->add_option("--beta2", ro.config.beta2);
-  replay->add_option("--eps", ro.config.eps);
-  replay->add_option("--weight-decay", ro.config.weight_decay);
-  replay->add_flag("--amsgrad", ro.config.amsgrad);
-  replay->add_flag("--maximize", ro.config.maximize);
-  replay->add_option("--steps", steps, "replay the first T steps (default: all)");
-  replay->add_option("--out", out_file, "RESULT.npz: final pK, mK, vK (and vmaxK)")->required();
-  replay->add_flag("--compare", ro.compare, "also run the reference and print agreement metrics (exit 1 if they disagree)");
-  add_globals(replay);
-
-  // speed
-  auto* speed = app.add_subcommand("speed", "step throughput against the machine's bandwidth (Google Benchmark)");
-  speed->allow_extras();  // Google Benchmark's own --benchmark_* flags pass through
-  speed->footer("Other arguments go to Google Benchmark, e.g. --benchmark_filter=REGEX --benchmark_repetitions=9\n"
-                "--benchmark_min_time=SECONDS --benchmark_enable_random_interleaving=true. See docs/speed.md.");
-  std::string sp_suite = "smoke", sp_out;
-  std::vector<std::string> sp_impls;
-  bool sp_pin = false, sp_quiet = false, sp_allow_empty = false;
-  std::string sp_filter;
-  speed->add_option("suite", sp_suite, "suite file (TOML) with a [speed] table, or a shipped suite's name (default: smoke)");
-  speed->add_option("--impl", sp_impls, "implementations to time (repeatable; default: the suite's list)");
-  speed->add_option("--out", sp_out, "folder for speed.json (Google Benchmark JSON) and speed.txt (summary; checked as writable first)");
-  speed->add_option("--filter", sp_filter, "time only benchmarks whose name (IMPL/ALGO/SHAPE/threads:T) matches this regex (--benchmark_filter)");
-  speed->add_flag("--quiet", sp_quiet, "no progress lines (speed prints none: its table is its result)");
-  speed->add_flag("--allow-empty", sp_allow_empty, "exit 0, not 3, when every implementation's benchmark was skipped");
-  add_globals(speed);
-  speed->add_flag("--pin", sp_pin, "pin OpenMP thread k to CPU k (sched_setaffinity)");
-  std::string sp_shard;
-  speed->add_option("--shard", sp_shard, "run the I-th of N interleaved slices of the shape lists (join with `adambench merge`)");
-
-  // converge
-  auto* converge = app.add_subcommand("converge", "train workloads with every implementation: curves, steps to target, drift");
-  std::string cv_suite = "smoke", cv_out, cv_data, cv_text;
-  std::vector<std::string> cv_impls, cv_cases;
-  int cv_seeds = 0;
-  bool cv_quiet = false, cv_allow_empty = false;
-  converge->add_option("suite", cv_suite, "suite file (TOML) with a [converge] table, or a shipped suite's name (default: smoke)");
-  converge->add_option("--impl", cv_impls, "implementations to train with (repeatable; sgd-momentum is the baseline; default: the suite's)");
-  converge->add_option("--filter,--case", cv_cases, "run only cases whose name matches this regex (repeatable: any; --case is an alias)");
-  converge->add_option("--seeds", cv_seeds, "run seeds 0..N-1 instead of the suite's")->check(int_at_least(1));
-  converge->add_flag("--allow-empty", cv_allow_empty, "exit 0, not 3, when every run was skipped");
-  add_globals(converge);
-  converge->add_option("--data-dir", cv_data, "MNIST-format folder (default: /usr/share/datasets/fashion-mnist)");
-  converge->add_option("--text", cv_text, "text corpus for char_lm (default: /usr/share/common-licenses/GPL-3)");
-  converge->add_option("--out", cv_out, "folder for converge.json and curves/*.csv (checked as writable before the run)");
-  std::string cv_tb;
-  converge->add_option("--tensorboard", cv_tb, "folder for TensorBoard event files, one per run (docs/tensorboard.md)");
-  converge->add_flag("--quiet", cv_quiet, "no progress lines");
-  std::string cv_shard, cv_model, cv_model_data;
-  converge->add_option("--model", cv_model, "TorchScript module (.pt) to train instead of the suite's cases (needs --data; docs/extending.md)");
-  converge->add_option("--data", cv_model_data, "npz with x_train, y_train, x_val, y_val for --model");
-  converge->add_option("--shard", cv_shard, "run the I-th of N interleaved slices of the cases (join with `adambench merge`)");
-
-  // list
-  auto* list = app.add_subcommand("list", "implementations in this build and what they support");
-
-  // compare, merge, ab, calibrate (bench/cli/gate_cli.cpp)
-  auto gate = add_gate_commands(app);
-  auto hist = add_history_commands(app);  // history add/show/check (bench/cli/history_cli.cpp)
-  auto sweep = add_sweep_commands(app);  // bench/cli/sweep_cli.cpp
-  auto check = add_check_commands(app);  // bench/cli/check_cli.cpp
-
+// nullopt when the command line parsed; otherwise the exit code (help and version: 0; errors: 2).
+std::optional<int> parse(CLI::App& app, int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -189,113 +349,32 @@ int cli_main(int argc, char** argv, const registry& reg) {
     fmt::print(stderr, "adambench: {}\n", what.substr(0, what.find('\n')));
     return 2;
   }
+  return std::nullopt;
+}
 
+// Runs the parsed subcommand; 2 when none ran.
+int dispatch(command_line& cl, const registry& reg) {
+  if (cl.agree.cmd->parsed()) return run_agree_command(cl.agree, reg, cl.threads);
+  if (cl.replay.cmd->parsed()) return run_replay_command(cl.replay, reg, cl.threads);
+  if (cl.speed.cmd->parsed()) return run_speed_command(cl.speed, reg, cl.threads);
+  if (cl.converge.cmd->parsed()) return run_converge_command(cl.converge, reg, cl.threads);
+  if (auto rc = run_gate_commands(*cl.gate)) return *rc;
+  if (auto rc = run_history_commands(*cl.hist)) return *rc;
+  if (auto rc = run_sweep_commands(*cl.sweep, reg, cl.threads)) return *rc;
+  if (auto rc = run_check_commands(*cl.check)) return *rc;
+  if (cl.list->parsed()) return run_list(reg);
+  return 2;
+}
+
+}  // namespace
+
+int cli_main(int argc, char** argv, const registry& reg) {
+  command_line cl;
+  add_commands(cl);
+  if (auto rc = parse(cl.app, argc, argv)) return *rc;
   install_interrupt_handler();
   try {
-    if (agree->parsed()) {
-      std::string source;
-      std::string text = load_suite_text(suite_path, source);
-      agree_suite suite = parse_agree_suite(text, source);
-      agree_options o;
-      o.impls = impls;
-      for (auto& d : dtypes) o.dtypes.push_back(parse_dtype(d));
-      if (seeds > 0) o.seed_count = seeds;
-      o.threads = threads;
-      if (!out_dir.empty()) o.out = out_dir;
-      o.quiet = quiet;
-      if (!agree_shard.empty()) o.shard = parse_shard(agree_shard);
-      if (!agree_filter.empty()) check_regex(agree_filter, "--filter");
-      o.filter = agree_filter;
-      o.allow_empty = agree_allow_empty;
-      for (auto& n : o.impls) reg.at(n);  // unknown names fail before any work
-      if (o.out) check_out_dir(*o.out);
-      return run_agree(suite, reg, o);
-    }
-    if (replay->parsed()) {
-      ro.trace = trace;
-      ro.impl = impl_name;
-      ro.config.kind = parse_algo(algo_s);
-      if (steps >= 0) ro.steps = steps;
-      ro.out = out_file;
-      ro.threads = threads;
-      return run_replay(reg, ro);
-    }
-    if (speed->parsed()) {
-      std::string source;
-      std::string text = load_suite_text(sp_suite, source);
-      speed_suite suite = parse_speed_suite(text, source);
-      speed_options so;
-      so.impls = sp_impls;
-      so.threads = threads;
-      if (!sp_out.empty()) so.out = sp_out;
-      so.pin = sp_pin;
-      if (!sp_shard.empty()) so.shard = parse_shard(sp_shard);
-      so.benchmark_args = speed->remaining();
-      so.allow_empty = sp_allow_empty;
-      if (!sp_filter.empty()) {
-        check_regex(sp_filter, "--filter");
-        for (auto& a : so.benchmark_args)
-          if (a.rfind("--benchmark_filter", 0) == 0) throw input_error("speed: give --filter or --benchmark_filter, not both");
-        so.benchmark_args.push_back("--benchmark_filter=" + sp_filter);
-      }
-      for (auto& n : so.impls) reg.at(n);  // unknown names fail before any work
-      if (so.out) check_out_dir(*so.out);
-      return run_speed(suite, reg, so);
-    }
-    if (converge->parsed()) {
-      if (cv_model.empty() != cv_model_data.empty()) throw input_error("converge: --model and --data go together");
-      converge_suite suite;
-      if (!cv_model.empty()) {  // one case in code; the suite argument is not read
-        suite.source = "--model " + cv_model;
-        suite.impls = {"reference", "eigen", "libtorch"};
-        converge_case c;
-        c.name = "torchscript";
-        c.workload.name = "torchscript";
-        c.workload.str = {{"model", cv_model}, {"data", cv_model_data}};
-        suite.cases.push_back(c);
-      } else {
-        std::string source;
-        std::string text = load_suite_text(cv_suite, source);
-        suite = parse_converge_suite(text, source);
-      }
-      converge_options co;
-      co.impls = cv_impls;
-      co.case_filter = cv_cases;
-      if (cv_seeds > 0) co.seed_count = cv_seeds;
-      co.data_dir = cv_data;
-      co.text_file = cv_text;
-      co.threads = threads;
-      if (!cv_out.empty()) co.out = cv_out;
-      if (!cv_tb.empty()) co.tensorboard = cv_tb;
-      co.quiet = cv_quiet;
-      co.allow_empty = cv_allow_empty;
-      if (!cv_shard.empty()) co.shard = parse_shard(cv_shard);
-      for (auto& f : co.case_filter) check_regex(f, "--filter");
-      for (auto& n : co.impls)
-        reg.at(n);  // unknown names fail before any work
-      if (co.out) check_out_dir(*co.out);
-      return run_converge(suite, reg, co);
-    }
-    if (auto rc = run_gate_commands(*gate)) return *rc;
-    if (auto rc = run_history_commands(*hist)) return *rc;
-    if (auto rc = run_sweep_commands(*sweep, reg, threads)) return *rc;
-    if (auto rc = run_check_commands(*check)) return *rc;
-    if (list->parsed()) {
-      for (auto& e : reg.all()) {
-        fmt::print("{:<18} {}\n", e.name, e.description);
-        for (dtype d : {dtype::float32, dtype::float64}) {
-          case_features f;
-          f.type = d;
-          for (algo a : {algo::adam, algo::adamw}) {
-            support s = e.supports(adam_config{}.with_algo(a), f);
-            if (!s.ok) fmt::print("{:<18}   {} {}: unavailable: {}\n", "", to_string(a), to_string(d), s.reason);
-          }
-        }
-        support s = e.supports(adam_config{}.with_maximize(true), case_features{});
-        if (!s.ok) fmt::print("{:<18}   maximize: unavailable: {}\n", "", s.reason);
-      }
-      return 0;
-    }
+    return dispatch(cl, reg);
   } catch (const input_error& e) {
     fmt::print(stderr, "adambench: {}\n", e.what());
     return 2;
@@ -307,7 +386,6 @@ int cli_main(int argc, char** argv, const registry& reg) {
     fmt::print(stderr, "adambench: internal error: {}\n", what.substr(0, what.find('\n')));
     return 4;
   }
-  return 2;
 }
 
 }  // namespace adambench

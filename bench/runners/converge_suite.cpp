@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 #include <functional>
+#include <initializer_list>
+#include <map>
 #include <sstream>
 #include <toml++/toml.h>
 
@@ -17,89 +19,122 @@ int value_depth(const std::string& key) {
   return key == "batch_sizes" || key == "betas" || key == "impls" || key == "seeds" ? 1 : 0;
 }
 
-void apply(converge_case& c, const std::string& k, const toml::node& v) {
-  auto& s = c.schedule;
-  if (k == "workload") c.workload.name = str(v, k);
-  else if (k == "options") {
-    auto* t = v.as_table();
-    if (!t) throw input_error(fmt::format("{}: expected a table, e.g. {{ dim = 100 }}", k));
-    for (auto& [ok, ov] : *t) {
-      std::string key(ok.str());
-      if (auto d = ov.value<double>()) c.workload.num[key] = *d;
-      else if (auto x = ov.value<std::string>()) c.workload.str[key] = *x;
-      else throw input_error(fmt::format("options.{}: expected a number or a string", key));
-    }
-  } else if (k == "data_dir") c.workload.data_dir = str(v, k);
-  else if (k == "text") c.workload.text_file = str(v, k);
-  else if (k == "algo") c.config.kind = parse_algo(str(v, k));
-  else if (k == "lr") c.config.lr = num(v, k);
-  else if (k == "eps") c.config.eps = num(v, k);
-  else if (k == "weight_decay") c.config.weight_decay = num(v, k);
-  else if (k == "amsgrad") c.config.amsgrad = boolean(v, k);
-  else if (k == "betas") {
-    auto* a = v.as_array();
-    if (!a || a->size() != 2) throw input_error(fmt::format("{}: expected [beta1, beta2]", k));
-    c.config.beta1 = num(*a->get(0), k);
-    c.config.beta2 = num(*a->get(1), k);
-  } else if (k == "batch_sizes") {
-    auto* a = v.as_array();
-    if (!a || a->empty()) throw input_error(fmt::format("{}: expected a non-empty array of integers", k));
-    c.batch_sizes.clear();
-    for (auto& e : *a) c.batch_sizes.push_back(positive(e, k));
-  } else if (k == "lr_scaling") {
-    auto x = str(v, k);
-    if (x == "none") c.scaling = lr_scaling::none;
-    else if (x == "linear") c.scaling = lr_scaling::linear;
-    else if (x == "sqrt") c.scaling = lr_scaling::sqrt;
-    else throw input_error(fmt::format("{}: '{}' must be none, linear or sqrt", k, x));
-  } else if (k == "base_batch") c.base_batch = positive(v, k);
-  else if (k == "schedule") s.kind = parse_schedule_kind(str(v, k));
-  else if (k == "step_size") s.step_size = integer(v, k);
-  else if (k == "gamma") s.gamma = num(v, k);
-  else if (k == "t_max") { s.t_max = integer(v, k); c.t_max_is_run_length = false; }
-  else if (k == "eta_min") s.eta_min = num(v, k);
-  else if (k == "warmup") s.warmup = integer(v, k);
-  else if (k == "start_factor") s.start_factor = num(v, k);
-  else if (k == "factor") s.factor = num(v, k);
-  else if (k == "patience") s.patience = integer(v, k);
-  else if (k == "threshold") s.threshold = num(v, k);
-  else if (k == "cooldown") s.cooldown = integer(v, k);
-  else if (k == "min_lr") s.min_lr = num(v, k);
-  else if (k == "steps") c.steps = positive(v, k);
-  else if (k == "epochs") {
-    c.epochs = num(v, k);
-    if (!(c.epochs > 0)) throw input_error(fmt::format("{}: {} must be > 0", k, c.epochs));
-  } else if (k == "eval_every") c.eval_every = positive(v, k);
-  else if (k == "evals") c.evals = positive(v, k);
-  else if (k == "target") c.target = num(v, k);
-  else if (k == "target_metric") {
-    auto x = str(v, k);
-    if (x != "val_loss" && x != "val_acc") throw input_error(fmt::format("{}: '{}' must be val_loss or val_acc", k, x));
-    c.target_is_accuracy = x == "val_acc";
-  } else if (k == "explode_factor") {
-    c.explode_factor = num(v, k);
-    if (!(c.explode_factor > 1)) throw input_error(fmt::format("{}: {} must be > 1", k, c.explode_factor));
-  } else if (k == "max_drift") {
-    c.max_drift = num(v, k);
-    if (!(*c.max_drift >= 0)) throw input_error(fmt::format("{}: {} must be >= 0", k, *c.max_drift));
-  } else if (k == "grad_scale") {
-    c.grad_scale = num(v, k);
-    if (!(c.grad_scale > 0)) throw input_error(fmt::format("{}: {} must be > 0", k, c.grad_scale));
-  } else if (k == "sgd_lr") c.sgd_lr = num(v, k);
-  else if (k == "sgd_momentum") c.sgd_momentum = num(v, k);
-  else if (k == "expect") {
-    auto x = str(v, k);
-    if (x == "none") c.expect = expectation::none;
-    else if (x == "target") c.expect = expectation::target;
-    else if (x == "diverge") c.expect = expectation::diverge;
-    else throw input_error(fmt::format("{}: '{}' must be none, target or diverge", k, x));
-  } else if (k == "impls") c.impls = str_list(v, k);
-  else if (k == "seeds") c.seeds = seed_list(v, k);
-  else {
-    throw input_error(fmt::format("{}: unknown field", k));
+// Numbers with a lower bound: else "KEY: V must be > LO" (or ">= LO").
+double greater_than(const toml::node& v, const std::string& k, double lo) {
+  const double x = num(v, k);
+  if (!(x > lo)) throw input_error(fmt::format("{}: {} must be > {}", k, x, lo));
+  return x;
+}
+double at_least(const toml::node& v, const std::string& k, double lo) {
+  const double x = num(v, k);
+  if (!(x >= lo)) throw input_error(fmt::format("{}: {} must be >= {}", k, x, lo));
+  return x;
+}
+
+// One of a few names: else "KEY: 'X' must be LISTED".
+template <class E>
+E choice(const toml::node& v, const std::string& k, std::initializer_list<std::pair<const char*, E>> names, const char* listed) {
+  const auto x = str(v, k);
+  for (auto& [name, e] : names)
+    if (x == name) return e;
+  throw input_error(fmt::format("{}: '{}' must be {}", k, x, listed));
+}
+
+void set_options(converge_case& c, const std::string& k, const toml::node& v) {
+  auto* t = v.as_table();
+  if (!t) throw input_error(fmt::format("{}: expected a table, e.g. {{ dim = 100 }}", k));
+  for (auto& [ok, ov] : *t) {
+    std::string key(ok.str());
+    if (auto d = ov.value<double>()) c.workload.num[key] = *d;
+    else if (auto x = ov.value<std::string>()) c.workload.str[key] = *x;
+    else throw input_error(fmt::format("options.{}: expected a number or a string", key));
   }
 }
 
+void set_betas(converge_case& c, const std::string& k, const toml::node& v) {
+  auto* a = v.as_array();
+  if (!a || a->size() != 2) throw input_error(fmt::format("{}: expected [beta1, beta2]", k));
+  c.config.beta1 = num(*a->get(0), k);
+  c.config.beta2 = num(*a->get(1), k);
+}
+
+void set_batch_sizes(converge_case& c, const std::string& k, const toml::node& v) {
+  auto* a = v.as_array();
+  if (!a || a->empty()) throw input_error(fmt::format("{}: expected a non-empty array of integers", k));
+  c.batch_sizes.clear();
+  for (auto& e : *a) c.batch_sizes.push_back(positive(e, k));
+}
+
+void set_lr_scaling(converge_case& c, const std::string& k, const toml::node& v) {
+  c.scaling = choice<lr_scaling>(v, k, {{"none", lr_scaling::none}, {"linear", lr_scaling::linear}, {"sqrt", lr_scaling::sqrt}},
+                                 "none, linear or sqrt");
+}
+
+void set_target_metric(converge_case& c, const std::string& k, const toml::node& v) {
+  c.target_is_accuracy = choice<bool>(v, k, {{"val_loss", false}, {"val_acc", true}}, "val_loss or val_acc");
+}
+
+void set_expect(converge_case& c, const std::string& k, const toml::node& v) {
+  c.expect = choice<expectation>(v, k, {{"none", expectation::none}, {"target", expectation::target}, {"diverge", expectation::diverge}},
+                                 "none, target or diverge");
+}
+
+using node = toml::node;
+using key = std::string;
+using setter = void (*)(converge_case&, const key&, const node&);
+
+// Every [[converge.case]] field and how it is read (docs/convergence.md).
+const std::map<std::string, setter>& setters() {
+  static const std::map<std::string, setter> table = {
+      {"workload", [](converge_case& c, const key& k, const node& v) { c.workload.name = str(v, k); }},
+      {"options", set_options},
+      {"data_dir", [](converge_case& c, const key& k, const node& v) { c.workload.data_dir = str(v, k); }},
+      {"text", [](converge_case& c, const key& k, const node& v) { c.workload.text_file = str(v, k); }},
+      {"algo", [](converge_case& c, const key& k, const node& v) { c.config.kind = parse_algo(str(v, k)); }},
+      {"lr", [](converge_case& c, const key& k, const node& v) { c.config.lr = num(v, k); }},
+      {"eps", [](converge_case& c, const key& k, const node& v) { c.config.eps = num(v, k); }},
+      {"weight_decay", [](converge_case& c, const key& k, const node& v) { c.config.weight_decay = num(v, k); }},
+      {"amsgrad", [](converge_case& c, const key& k, const node& v) { c.config.amsgrad = boolean(v, k); }},
+      {"betas", set_betas},
+      {"batch_sizes", set_batch_sizes},
+      {"lr_scaling", set_lr_scaling},
+      {"base_batch", [](converge_case& c, const key& k, const node& v) { c.base_batch = positive(v, k); }},
+      {"schedule", [](converge_case& c, const key& k, const node& v) { c.schedule.kind = parse_schedule_kind(str(v, k)); }},
+      {"step_size", [](converge_case& c, const key& k, const node& v) { c.schedule.step_size = integer(v, k); }},
+      {"gamma", [](converge_case& c, const key& k, const node& v) { c.schedule.gamma = num(v, k); }},
+      {"t_max", [](converge_case& c, const key& k, const node& v) { c.schedule.t_max = integer(v, k); c.t_max_is_run_length = false; }},
+      {"eta_min", [](converge_case& c, const key& k, const node& v) { c.schedule.eta_min = num(v, k); }},
+      {"warmup", [](converge_case& c, const key& k, const node& v) { c.schedule.warmup = integer(v, k); }},
+      {"start_factor", [](converge_case& c, const key& k, const node& v) { c.schedule.start_factor = num(v, k); }},
+      {"factor", [](converge_case& c, const key& k, const node& v) { c.schedule.factor = num(v, k); }},
+      {"patience", [](converge_case& c, const key& k, const node& v) { c.schedule.patience = integer(v, k); }},
+      {"threshold", [](converge_case& c, const key& k, const node& v) { c.schedule.threshold = num(v, k); }},
+      {"cooldown", [](converge_case& c, const key& k, const node& v) { c.schedule.cooldown = integer(v, k); }},
+      {"min_lr", [](converge_case& c, const key& k, const node& v) { c.schedule.min_lr = num(v, k); }},
+      {"steps", [](converge_case& c, const key& k, const node& v) { c.steps = positive(v, k); }},
+      {"epochs", [](converge_case& c, const key& k, const node& v) { c.epochs = greater_than(v, k, 0); }},
+      {"eval_every", [](converge_case& c, const key& k, const node& v) { c.eval_every = positive(v, k); }},
+      {"evals", [](converge_case& c, const key& k, const node& v) { c.evals = positive(v, k); }},
+      {"target", [](converge_case& c, const key& k, const node& v) { c.target = num(v, k); }},
+      {"target_metric", set_target_metric},
+      {"explode_factor", [](converge_case& c, const key& k, const node& v) { c.explode_factor = greater_than(v, k, 1); }},
+      {"max_drift", [](converge_case& c, const key& k, const node& v) { c.max_drift = at_least(v, k, 0); }},
+      {"grad_scale", [](converge_case& c, const key& k, const node& v) { c.grad_scale = greater_than(v, k, 0); }},
+      {"sgd_lr", [](converge_case& c, const key& k, const node& v) { c.sgd_lr = num(v, k); }},
+      {"sgd_momentum", [](converge_case& c, const key& k, const node& v) { c.sgd_momentum = num(v, k); }},
+      {"expect", set_expect},
+      {"impls", [](converge_case& c, const key& k, const node& v) { c.impls = str_list(v, k); }},
+      {"seeds", [](converge_case& c, const key& k, const node& v) { c.seeds = seed_list(v, k); }},
+  };
+  return table;
+}
+
+void apply(converge_case& c, const std::string& k, const toml::node& v) {
+  const auto& table = setters();
+  const auto it = table.find(k);
+  if (it == table.end()) throw input_error(fmt::format("{}: unknown field", k));
+  it->second(c, k, v);
+}
 
 void finish_case(converge_case& c) {
   c.config.validate();

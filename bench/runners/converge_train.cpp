@@ -123,6 +123,34 @@ struct trainer {
     fmt::print(stderr, "  {} {}: step {}/{}, train loss {}, val loss {}{}\n", env.label, impl, t, r.steps_budget, fmt_g(last.train_loss, 4),
                fmt_g(last.val_loss, 4), std::isnan(last.val_acc) ? "" : fmt::format(", val acc {:.4f}", last.val_acc));
   }
+  // The step budget and evaluation interval from the case (steps, or epochs over the training set).
+  void plan() {
+    n = w->train_size();
+    r.steps_budget = c.steps > 0 ? c.steps : static_cast<std::int64_t>(std::ceil(c.epochs * static_cast<double>(n) / static_cast<double>(env.batch)));
+    eval_every = c.eval_every > 0 ? c.eval_every : std::max<std::int64_t>(1, r.steps_budget / c.evals);
+  }
+  // Step t on `batch`: gradient and optimizer step, timed (train_s: both; opt_s: the optimizer's).
+  double train_step(optimizer& opt, std::span<const std::int64_t> batch, std::int64_t t) {
+    const auto t0 = clock_type::now();
+    const double loss = w->compute_grad(batch, t);
+    scale_grads();
+    const auto t1 = clock_type::now();
+    opt.step();
+    const auto t2 = clock_type::now();
+    r.train_s += std::chrono::duration<double>(t2 - t0).count();
+    r.opt_s += std::chrono::duration<double>(t2 - t1).count();
+    r.steps_done = t;
+    r.samples += env.batch;
+    loss_sum += loss;
+    ++loss_n;
+    return loss;
+  }
+  void keep_final_params() {
+    for (auto& p : w->params()) {
+      const float* x = static_cast<const float*>(p.data);
+      r.final_params.insert(r.final_params.end(), x, x + p.numel());
+    }
+  }
 };
 
 }  // namespace
@@ -132,10 +160,8 @@ run_result train_one(const train_env& env, const std::string& impl, const optimi
   run_result r;
   r.impl = impl;
   trainer tr{env, c, r, default_workloads().at(c.workload.name).make(c.workload, env.seed, env.threads)};
-  tr.n = tr.w->train_size();
+  tr.plan();
   const std::int64_t B = env.batch;
-  r.steps_budget = c.steps > 0 ? c.steps : static_cast<std::int64_t>(std::ceil(c.epochs * static_cast<double>(tr.n) / static_cast<double>(B)));
-  tr.eval_every = c.eval_every > 0 ? c.eval_every : std::max<std::int64_t>(1, r.steps_budget / c.evals);
   r.lr = scaled_lr(config_for(c, impl).lr, c.scaling, B, c.base_batch);
   schedule_spec ss = c.schedule;
   if (c.t_max_is_run_length) ss.t_max = std::max<std::int64_t>(r.steps_budget, ss.warmup + 1);
@@ -155,19 +181,7 @@ run_result train_one(const train_env& env, const std::string& impl, const optimi
       r.reason = fmt::format("interrupted before step {}", t);
       break;
     }
-    auto batch = sampler.next();
-    const auto t0 = clock_type::now();
-    const double loss = tr.w->compute_grad(batch, t);
-    tr.scale_grads();
-    const auto t1 = clock_type::now();
-    opt->step();
-    const auto t2 = clock_type::now();
-    r.train_s += std::chrono::duration<double>(t2 - t0).count();
-    r.opt_s += std::chrono::duration<double>(t2 - t1).count();
-    r.steps_done = t;
-    r.samples += B;
-    tr.loss_sum += loss;
-    ++tr.loss_n;
+    const double loss = tr.train_step(*opt, sampler.next(), t);
     const double lr_used = sched.lr();
     sched.step();
     const bool bad = tr.diverged(loss, t, "train loss");
@@ -183,10 +197,7 @@ run_result train_one(const train_env& env, const std::string& impl, const optimi
     if (!env.quiet && seconds_since(last_progress) > 5.0) last_progress = clock_type::now(), tr.progress(t, impl);
   }
   if (r.verdict == "interrupted" && r.steps_done > r.curve.back().step) tr.record(r.steps_done, sched.lr(), tr.w->evaluate());  // the curve ends where the run stopped
-  for (auto& p : tr.w->params()) {
-    const float* x = static_cast<const float*>(p.data);
-    r.final_params.insert(r.final_params.end(), x, x + p.numel());
-  }
+  tr.keep_final_params();
   return r;
 }
 

@@ -44,6 +44,86 @@ inline void stream_add(float* d, const float* a, const float* b) { _mm_stream_ps
 #else
 #define ADAMBENCH_NO_STREAM_STORES 1
 #endif
+
+// The variants' loops over one chunk of n elements: p <- m, m <- v, v <- p + g (with amsgrad, x is
+// max_v: v <- x, x <- p + g; else x is null); the passes return the first element left to the tail.
+// The probe is the yardstick every speed figure is divided by, so these compile to the loops the
+// code had written out in step(): always inlined, and `ams` by reference as that code read it
+// (by value, GCC unswitches the stream and packet loops on it: other code, unmeasured).
+
+// Eigen packets in the Eigen kernel's order: loads g, p, m, v (and x); stores m, v (x), p.
+[[gnu::always_inline]] inline std::int64_t packet_pass(float* p, const float* g, float* m, float* v, float* x, const bool& ams, std::int64_t n) {
+  using namespace Eigen::internal;
+  using packet = packet_traits<float>::type;
+  constexpr int width = packet_traits<float>::size;
+  std::int64_t k = 0;
+  for (const std::int64_t e = n - n % width; k < e; k += width) {
+    const packet b = ploadu<packet>(g + k), a = ploadu<packet>(p + k), c = ploadu<packet>(m + k), d = ploadu<packet>(v + k);
+    if (ams) {
+      const packet f = ploadu<packet>(x + k);
+      pstoreu(m + k, d);
+      pstoreu(v + k, f);
+      pstoreu(x + k, padd(a, b));
+    } else {
+      pstoreu(m + k, d);
+      pstoreu(v + k, padd(a, b));
+    }
+    pstoreu(p + k, c);
+  }
+  return k;
+}
+
+#ifndef ADAMBENCH_NO_STREAM_STORES
+// Whether p, m, v (and x) are aligned to a register, as streaming stores need.
+[[gnu::always_inline]] inline bool stream_aligned(const float* p, const float* m, const float* v, const float* x, const bool& ams) {
+  const auto misaligned = [&](const void* q) { return reinterpret_cast<std::uintptr_t>(q) % (stream_width * sizeof(float)) != 0; };
+  return !misaligned(p) && !misaligned(m) && !misaligned(v) && !(ams && misaligned(x));
+}
+
+// Packets with streaming stores; p, m, v (and x) must be stream_aligned.
+[[gnu::always_inline]] inline std::int64_t stream_pass(float* p, const float* g, float* m, float* v, float* x, const bool& ams, std::int64_t n) {
+  // Each register is loaded before it is overwritten: same values as the other variants.
+  std::int64_t k = 0;
+  for (const std::int64_t e = n - n % stream_width; k < e; k += stream_width) {
+    alignas(64) float a[stream_width];
+    std::memcpy(a, p + k, sizeof a);
+    stream_store(p + k, m + k);
+    stream_store(m + k, v + k);
+    if (ams) {
+      stream_store(v + k, x + k);
+      stream_add(x + k, a, g + k);
+    } else {
+      stream_add(v + k, a, g + k);
+    }
+  }
+  _mm_sfence();  // streaming stores are weakly ordered: drain them before the barrier
+  return k;
+}
+#endif
+
+// The loop variant, and every variant's tail: elements k..n-1.
+[[gnu::always_inline]] inline void loop_pass(float* p, const float* g, float* m, float* v, float* x, const bool& ams, std::int64_t k,
+                                             std::int64_t n) {
+  if (ams) {
+#pragma omp simd
+    for (std::int64_t j = k; j < n; ++j) {
+      const float a = p[j], b = g[j], c = m[j], d = v[j], e = x[j];
+      p[j] = c;
+      m[j] = d;
+      v[j] = e;
+      x[j] = a + b;
+    }
+  } else {
+#pragma omp simd
+    for (std::int64_t j = k; j < n; ++j) {
+      const float a = p[j], b = g[j], c = m[j], d = v[j];
+      p[j] = c;
+      m[j] = d;
+      v[j] = a + b;
+    }
+  }
+}
+
 }  // namespace
 
 const char* bandwidth_probe::variant_name(variant v) {
@@ -83,9 +163,6 @@ bandwidth_probe::bandwidth_probe(std::span<const tensor_view> params, std::span<
 }
 
 void bandwidth_probe::step(variant var) {
-  using namespace Eigen::internal;
-  using packet = packet_traits<float>::type;
-  constexpr int width = packet_traits<float>::size;
   const std::int64_t nwork = static_cast<std::int64_t>(work_.size());
   const bool ams = amsgrad_;
   auto one = [&](std::int64_t w) {
@@ -98,59 +175,11 @@ void bandwidth_probe::step(variant var) {
     float* __restrict x = ams ? t.vmax + it.offset : nullptr;
     const std::int64_t n = it.len;
     std::int64_t k = 0;
-    if (var == variant::packet) {
-      for (const std::int64_t e = n - n % width; k < e; k += width) {
-        const packet b = ploadu<packet>(g + k), a = ploadu<packet>(p + k), c = ploadu<packet>(m + k), d = ploadu<packet>(v + k);
-        if (ams) {
-          const packet f = ploadu<packet>(x + k);
-          pstoreu(m + k, d);
-          pstoreu(v + k, f);
-          pstoreu(x + k, padd(a, b));
-        } else {
-          pstoreu(m + k, d);
-          pstoreu(v + k, padd(a, b));
-        }
-        pstoreu(p + k, c);
-      }
-    }
+    if (var == variant::packet) k = packet_pass(p, g, m, v, x, ams, n);
 #ifndef ADAMBENCH_NO_STREAM_STORES
-    const auto misaligned = [&](const void* q) { return reinterpret_cast<std::uintptr_t>(q) % (stream_width * sizeof(float)) != 0; };
-    if (var == variant::stream && !misaligned(p) && !misaligned(m) && !misaligned(v) && !(ams && misaligned(x))) {
-      // Each register is loaded before it is overwritten: same values as the other variants.
-      for (const std::int64_t e = n - n % stream_width; k < e; k += stream_width) {
-        alignas(64) float a[stream_width];
-        std::memcpy(a, p + k, sizeof a);
-        stream_store(p + k, m + k);
-        stream_store(m + k, v + k);
-        if (ams) {
-          stream_store(v + k, x + k);
-          stream_add(x + k, a, g + k);
-        } else {
-          stream_add(v + k, a, g + k);
-        }
-      }
-      _mm_sfence();  // streaming stores are weakly ordered: drain them before the barrier
-    }
+    if (var == variant::stream && stream_aligned(p, m, v, x, ams)) k = stream_pass(p, g, m, v, x, ams, n);
 #endif
-    // The loop variant, and every variant's tail.
-    if (ams) {
-#pragma omp simd
-      for (std::int64_t j = k; j < n; ++j) {
-        const float a = p[j], b = g[j], c = m[j], d = v[j], e = x[j];
-        p[j] = c;
-        m[j] = d;
-        v[j] = e;
-        x[j] = a + b;
-      }
-    } else {
-#pragma omp simd
-      for (std::int64_t j = k; j < n; ++j) {
-        const float a = p[j], b = g[j], c = m[j], d = v[j];
-        p[j] = c;
-        m[j] = d;
-        v[j] = a + b;
-      }
-    }
+    loop_pass(p, g, m, v, x, ams, k, n);
   };
   // One thread: no parallel region (as in the Eigen implementation: libgomp would allocate a team).
   if (nwork <= 1 || threads_ <= 1) {
