@@ -113,12 +113,18 @@ assert c['adambench_noise'] == b['adambench_noise'] and c['runs'] == 4 and c['gr
 "
 $PY -c "
 import json
-b = json.load(open('$tmp/cal/baseline.json')); b.pop('adambench_noise')
+b = json.load(open('$tmp/cal/baseline.json'))
+# The measured floors of 1K-parameter steps can exceed any planted change on a busy machine: the
+# baseline keeps calibrate's layout but states 5% floors, so the outcome does not depend on the load.
+for e in b['adambench_noise']['benchmarks'].values():
+    for k in e: e[k] = 0.05
+json.dump(b, open('$tmp/cal/base5.json', 'w'))
+b.pop('adambench_noise')
 for x in b['benchmarks']:
     if x['run_name'].startswith('eigen') and 'real_time' in x: x['real_time'] *= 3
 json.dump(b, open('$tmp/cal/slow3.json', 'w'))"
-check "against that baseline, eigen 3x slower: 1, judged with the baseline's stored noise floors" 1 --stdout "eigen.* regression .*from the baseline's calibration, 4 runs" -- \
-  "$CLI" compare "$tmp/cal/baseline.json" "$tmp/cal/slow3.json"
+check "against a calibrated baseline, eigen 3x slower in all 4 runs: 1, judged with the baseline's stored noise floors" 1 --stdout "eigen.* regression .*from the baseline's calibration, 4 runs" -- \
+  "$CLI" compare "$tmp/cal/base5.json" "$tmp/cal/slow3.json"
 check "calibrate: --runs below two groups: 2, one line" 2 --stderr-lines 1 -- "$CLI" calibrate --bin "$CLI" --runs 3 --out "$tmp/cal3" -- speed "$tmp/cal.toml"
 check "calibrate of an agree run: 2" 2 -- "$CLI" calibrate --bin "$CLI" --runs 4 --group 2 --out "$tmp/cal4" -- agree smoke --quiet
 cp "$tmp/log" "$tmp/last"
