@@ -148,6 +148,14 @@ tune_plan parse_tune_plan(const std::string& text, const std::string& source) {
       throw input_error(fmt::format("{}: tune.{}: {}", source, key, e.what()));
     }
   }
+  try {  // the base case as a whole (lr > 0, a schedule that fits, ...)
+    converge_case probe;
+    probe.workload.name = "torchscript";
+    for (auto& [k, v] : plan.base) apply_converge_field(probe, std::string(k.str()), v);
+    finish_converge_case(probe);
+  } catch (const input_error& e) {
+    throw input_error(fmt::format("{}: tune: {}", source, e.what()));
+  }
   if (plan.stages.empty()) throw input_error(fmt::format("{}: no [[tune.stage]] entries", source));
   if (!plan.base.contains("steps") && !plan.base.contains("epochs"))
     throw input_error(fmt::format("{}: tune: give steps or epochs (the length of every run at the base batch size)", source));
@@ -220,11 +228,17 @@ std::string tune_run_key(const converge_case& c, std::int64_t batch, std::uint64
   const double lr = scaled_lr(cfg.lr, c.scaling, batch, c.base_batch);
   schedule_spec ss = c.schedule;
   if (c.t_max_is_run_length) ss.t_max = std::max<std::int64_t>(budget, ss.warmup + 1);
+  // describe() rounds to 4-6 digits: the parameters its kind uses, exactly.
+  std::string sched = ss.describe();
+  if (ss.kind == schedule_kind::step) sched += fmt::format(" gamma={:.17g}", ss.gamma);
+  if (ss.kind == schedule_kind::cosine || ss.kind == schedule_kind::warmup_cosine) sched += fmt::format(" eta_min={:.17g}", ss.eta_min);
+  if (ss.kind == schedule_kind::warmup_cosine) sched += fmt::format(" start_factor={:.17g}", ss.start_factor);
+  if (ss.kind == schedule_kind::plateau)
+    sched += fmt::format(" factor={:.17g} threshold={:.17g} min_lr={:.17g} eps={:.17g}", ss.factor, ss.threshold, ss.min_lr, ss.plateau_eps);
   return fmt::format("model={} data={} task={} impl={} seed={} batch={} algo={} lr={:.17g} betas=({:.17g},{:.17g}) eps={:.17g} wd={:.17g} "
-                     "amsgrad={} schedule=[{}] gamma={:.17g} start_factor={:.17g} steps={} eval_every={} grad_scale={:.17g} "
-                     "explode={:.17g} target={} threads={}",
+                     "amsgrad={} schedule=[{}] steps={} eval_every={} grad_scale={:.17g} explode={:.17g} target={} threads={}",
                      in.model_sha256, in.data_sha256, in.task, impl, seed, batch, to_string(cfg.kind), lr, cfg.beta1, cfg.beta2, cfg.eps,
-                     cfg.weight_decay, cfg.amsgrad, ss.describe(), ss.gamma, ss.start_factor, budget, eval_every, c.grad_scale,
+                     cfg.weight_decay, cfg.amsgrad, sched, budget, eval_every, c.grad_scale,
                      c.explode_factor, c.target ? fmt::format("{:.17g}{}", *c.target, c.target_is_accuracy ? "acc" : "loss") : "none", threads);
 }
 
@@ -328,9 +342,9 @@ tune_settings fit_budget(const tune_plan& plan, tune_settings set, const tune_in
   }
   if (const double need = cost(); need > budget_s) {
     const auto est = estimate_tune(plan, set, in, t, {});
-    const double one_point = est.points ? need / static_cast<double>(est.runs) * static_cast<double>(set.seeds.size()) : need;
+    const double one_point = est.runs ? need / static_cast<double>(est.runs) * static_cast<double>(set.seeds.size()) : need;
     throw input_error(fmt::format("--budget {:.3g} min: too small for this model: the smallest plan ({} points x {} seeds x {} steps) needs "
-                                  "about {:.1f} min, one point about {:.2g} min",
+                                  "about {:.3g} min, one point about {:.3g} min",
                                   budget_s / 60, est.points, set.seeds.size(), set.steps, need / 60, one_point / 60));
   }
   return set;
