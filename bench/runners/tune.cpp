@@ -13,6 +13,7 @@
 #include <cmath>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <functional>
 #include <set>
 
 namespace adambench {
@@ -221,13 +222,13 @@ claim_result versus(const sweep_result& all, std::size_t best, std::optional<std
   return c;
 }
 
-// Per seed, the candidate value with the best metric; whether they lie within one grid step.
-void seed_agreement(const sweep_result& all, tune_recommendation& rec, const std::vector<std::size_t>& cands, const std::vector<factor_value>& grid,
-                    const std::string& factor, const chooser& ch) {
+// Per seed, the candidate with the best metric (its position in `grid`, by `index_of`); the seeds
+// agree when those lie within one step of a numeric grid, or are the same value otherwise.
+void seed_agreement(const sweep_result& all, tune_recommendation& rec, const std::vector<std::size_t>& cands, const std::vector<std::string>& grid,
+                    bool numeric, const std::function<std::size_t(std::size_t)>& index_of, const chooser& ch) {
   std::map<std::uint64_t, std::pair<double, std::size_t>> best;  // seed -> (metric, grid index)
   for (auto i : cands) {
-    const auto v = value_at(all.points[all.summaries[i].point], factor);
-    const auto gi = static_cast<std::size_t>(std::find_if(grid.begin(), grid.end(), [&](auto& g) { return v && same(g, *v); }) - grid.begin());
+    const std::size_t gi = index_of(i);
     for (auto& [seed, m] : per_seed(all, all.summaries[i], ch.metric)) {
       const double x = ch.higher ? -m : m;
       auto [it, fresh] = best.try_emplace(seed, x, gi);
@@ -238,10 +239,10 @@ void seed_agreement(const sweep_result& all, tune_recommendation& rec, const std
   std::vector<std::string> parts;
   for (auto& [seed, b] : best) {
     lo = std::min(lo, b.second), hi = std::max(hi, b.second);
-    parts.push_back(fmt::format("seed {}: {}", seed, b.second < grid.size() ? grid[b.second].label : "?"));
+    parts.push_back(fmt::format("seed {}: {}", seed, b.second < grid.size() ? grid[b.second] : "?"));
   }
   rec.per_seed_best = fmt::format("{}", fmt::join(parts, ", "));
-  rec.seeds_agree = best.empty() || hi - lo <= 1;
+  rec.seeds_agree = best.empty() || hi - lo <= (numeric ? 1u : 0u);
 }
 
 std::vector<factor_value> sorted_grid(std::vector<factor_value> g) {
@@ -327,15 +328,23 @@ struct recommender {
     rec.best_text = point_text(r.sweep.summaries[rec.best].point);
     rec.default_text = "base (" + setting_text(base_point(si)) + ")";
     rec.vs_default = versus(r.sweep, rec.best, rec.fallback, ch.metric, r.min_effect);
+    seed_agreement(r.sweep, rec, cands, rec.grid, false, [&](std::size_t i) {
+      return static_cast<std::size_t>(std::find(cands.begin(), cands.end(), i) - cands.begin());
+    }, ch);
     r.recs.push_back(std::move(rec));
   }
 
-  void finish(tune_recommendation& rec, const std::string& factor, const std::vector<std::size_t>& cands, const std::vector<factor_value>& grid) {
+  void finish(tune_recommendation& rec, const std::string& factor, const std::vector<std::size_t>& cands, std::vector<factor_value> grid) {
+    const bool numeric = std::all_of(grid.begin(), grid.end(), [](auto& g) { return !std::isnan(as_double(g)); });
+    if (numeric) grid = sorted_grid(grid);
     for (auto& g : grid) rec.grid.push_back(g.label);
     const auto bv = value_at(r.sweep.points[r.sweep.summaries[rec.best].point], factor);
     rec.best_text = fmt::format("{}={}", factor, bv ? bv->label : "?");
     rec.vs_default = versus(r.sweep, rec.best, rec.fallback, ch.metric, r.min_effect);
-    seed_agreement(r.sweep, rec, cands, factor == "lr" || factor == "eps" || factor == "weight_decay" ? sorted_grid(grid) : grid, factor, ch);
+    seed_agreement(r.sweep, rec, cands, rec.grid, numeric, [&](std::size_t i) {
+      const auto v = value_at(r.sweep.points[r.sweep.summaries[i].point], factor);
+      return static_cast<std::size_t>(std::find_if(grid.begin(), grid.end(), [&](auto& g) { return v && same(g, *v); }) - grid.begin());
+    }, ch);
   }
 
   const sweep_point& base_point(std::size_t si) const {

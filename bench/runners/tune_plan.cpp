@@ -287,7 +287,8 @@ tune_estimate estimate_tune(const tune_plan& plan, const tune_settings& set, con
   for (auto& st : plan.stages) {
     if (std::find(set.stages.begin(), set.stages.end(), st.name) == set.stages.end()) continue;
     const sweep_study study = tune_stage_study(plan, st, set, in, picks, t.grad_rms);
-    tune_estimate::stage_cost cost{st.name, vary_text(study)};
+    tune_estimate::stage_cost cost{st.name, st.refine.empty() ? vary_text(study)
+                                                              : fmt::format("{}: the best so far x {}", st.refine_factor, fmt::join(st.refine, ", "))};
     for (auto& p : sweep_points(sweep_suite{plan.source, {}, {0}, {study}})) {
       ++cost.points;
       for (auto& impl : p.c.impls)

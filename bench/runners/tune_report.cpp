@@ -104,7 +104,7 @@ std::string tune_pytorch_snippet(const tune_result& r) {
                        py(s.factor), s.patience, py(s.threshold), s.cooldown, py(s.min_lr));
       break;
   }
-  o += fmt::format("# batch size {} (the DataLoader's batch_size); {} optimizer steps ({:.3g} epochs of {} samples)\n", c.batch_sizes[0],
+  o += fmt::format("# batch size {} (the DataLoader's batch_size); {} optimizer steps = {:.3g} passes over the {} training samples\n", c.batch_sizes[0],
                    r.recommended_steps, static_cast<double>(r.recommended_steps * c.batch_sizes[0]) / static_cast<double>(std::max<std::int64_t>(1, r.in.n_train)),
                    r.in.n_train);
   if (s.kind == schedule_kind::plateau)
