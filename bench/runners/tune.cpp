@@ -243,6 +243,8 @@ void seed_agreement(const sweep_result& all, tune_recommendation& rec, const std
   }
   rec.per_seed_best = fmt::format("{}", fmt::join(parts, ", "));
   rec.seeds_agree = best.empty() || hi - lo <= (numeric ? 1u : 0u);
+  if (!rec.seeds_agree && rec.vs_default.verdict == "holds here")  // which value is best is itself in doubt
+    rec.vs_default.verdict = "inconclusive", rec.vs_default.why = "the seeds disagree on the best value (" + rec.per_seed_best + ")";
 }
 
 std::vector<factor_value> sorted_grid(std::vector<factor_value> g) {
@@ -285,6 +287,17 @@ struct recommender {
     const auto edge = sorted_grid(last_grid);
     const factor_value bv = *value_at(r.sweep.points[r.sweep.summaries[rec.best].point], factor);
     rec.at_edge = edge.size() >= 2 && (same(bv, edge.front()) || same(bv, edge.back()));
+    if (rec.at_edge) {  // what lies beyond: the next value any lr stage tried, if one did
+      const auto all = sorted_grid(grid);
+      const auto at = std::find_if(all.begin(), all.end(), [&](auto& g) { return same(g, bv); }) - all.begin();
+      const bool low = same(bv, edge.front());
+      const std::ptrdiff_t next = low ? at - 1 : at + 1;
+      r.notes.push_back(fmt::format("The best {} ({}) is the {} value of the last {} grid ({} to {}): the best may lie beyond it. {}", factor, bv.label,
+                                    low ? "smallest" : "largest", factor, edge.front().label, edge.back().label,
+                                    next >= 0 && next < static_cast<std::ptrdiff_t>(all.size())
+                                        ? fmt::format("The next value tried, {}, was no better: the best lies between the two.", all[static_cast<std::size_t>(next)].label)
+                                        : "Nothing beyond it was tried: widen the grid in the plan."));
+    }
     rec.applied = true;  // every later stage ran around it
     r.recs.push_back(std::move(rec));
   }

@@ -154,11 +154,9 @@ std::vector<std::string> tune_notes(const tune_result& r) {
     n.push_back(fmt::format("Interrupted at {}: every finished run is kept under runs/; continue with adambench tune --model {} --data {} --resume DIR",
                             r.sweep.conv.stopped_at, r.in.model, r.in.data));
   for (auto& x : r.recs) {
-    if (x.factor == "lr" && x.at_edge)
-      n.push_back(fmt::format("The best lr ({}) is at the edge of the last lr grid ({}): the best may lie beyond it; widen the refine ratios in the plan.",
-                              x.best_text.substr(3), fmt::join(x.grid, ", ")));
-    if (!x.seeds_agree)
-      n.push_back(fmt::format("{}: the seeds disagree on the best value by more than one grid step ({}): inconclusive; more seeds (--seeds 5) would tell.",
+    if (!x.seeds_agree && !x.baseline)
+      n.push_back(fmt::format("{}: the seeds disagree on the best value ({}; a numeric grid allows one step): inconclusive; more seeds "
+                              "(--seeds 5) would tell.",
                               x.factor, x.per_seed_best));
   }
   if (!std::isnan(r.matched_wd))
@@ -266,10 +264,18 @@ std::string tune_markdown(const tune_result& r) {
   md += fmt::format("## Each factor: its best value against the default\n\n{}: median over seeds [bootstrap 95% interval]; improvement of the best "
                     "over the default per seed ({}; > 0: the best is better), verdict by the rule below.\n\n",
                     r.metric, "relative");
-  md += "| factor | stage | best | default | improvement | verdict | seeds' own best | used |\n|---|---|---|---|---|---|---|---|\n";
+  md += fmt::format("| factor | stage | best | {0} there | default | {0} there | improvement | verdict | seeds' own best | used |\n"
+                    "|---|---|---|---|---|---|---|---|---|---|\n", r.metric);
+  auto metric_at = [&](std::optional<std::size_t> i) {
+    return i ? ci_cell(r.metric == "final_train_loss" ? r.sweep.summaries[*i].final_train_loss
+                       : r.metric == "final_val_acc"  ? r.sweep.summaries[*i].final_val_acc
+                                                      : r.sweep.summaries[*i].final_val_loss, 4)
+             : std::string("-");
+  };
   for (auto& x : r.recs)
-    md += fmt::format("| {}{} | {} | {} | {} | {} | {} | {} | {} |\n", x.factor, x.baseline ? " (baseline)" : "", x.stage, x.best_text, x.default_text,
-                      pct(x.vs_default.effect), x.vs_default.verdict, x.per_seed_best, x.applied ? "yes" : "no");
+    md += fmt::format("| {}{} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", x.factor, x.baseline ? " (baseline)" : "", x.stage, x.best_text,
+                      metric_at(x.best), x.default_text, metric_at(x.fallback), pct(x.vs_default.effect), x.vs_default.verdict, x.per_seed_best,
+                      x.applied ? "yes" : "no");
   md += "\n## The advice, on this model\n\n| advice | compared | effect [95% interval] | seeds | verdict |\n|---|---|---|---|---|\n";
   for (auto& c : r.sweep.claims) {
     const sweep_claim& cl = r.sweep.suite.studies[c.study].claims[c.claim];

@@ -94,7 +94,7 @@ TEST_CASE("tune: each stage's study has the model, the picks, the refined grid a
   CHECK(sched.base.schedule.warmup == 2);
 }
 
-TEST_CASE("tune: one run in two stages has one key; any setting that matters changes it", "[tune]") {
+TEST_CASE("tune: one run in two stages has one key, and any setting that matters changes it", "[tune]") {
   const tune_plan p = shipped_plan();
   const tune_settings s = settings_of(p);
   const tune_inputs in = stand_in();
@@ -121,7 +121,7 @@ TEST_CASE("tune: one run in two stages has one key; any setting that matters cha
   CHECK(tune_run_key(c, 64, 0, "eigen", in, 1) != k);
 }
 
-TEST_CASE("tune: --budget cuts the short grids, then steps, then stages; too small is bad input", "[tune]") {
+TEST_CASE("tune: --budget cuts the short grids, then steps, then stages, and too small is bad input", "[tune]") {
   const tune_plan p = shipped_plan();
   tune_settings s = settings_of(p);
   s.steps = 200;
@@ -168,7 +168,7 @@ TEST_CASE("tune: bad plans are input errors naming the file, stage and field", "
             .find("matched") != std::string::npos);
 }
 
-TEST_CASE("tune: kept runs and the manifest read back; damaged ones are refused", "[tune]") {
+TEST_CASE("tune: kept runs and the manifest read back, and damaged ones are refused", "[tune]") {
   const fs::path dir = fs::temp_directory_path() / fmt::format("adambench-tune-unit-{}", ::getpid());
   fs::create_directories(dir);
   run_result r;
@@ -207,7 +207,7 @@ TEST_CASE("tune: kept runs and the manifest read back; damaged ones are refused"
   fs::remove_all(dir);
 }
 
-TEST_CASE("sweep: list mode runs the base and each listed point; paths resolve against the suite's folder", "[sweep][tune]") {
+TEST_CASE("sweep: list mode runs the base and each listed point, and paths resolve against the suite's folder", "[sweep][tune]") {
   const char* text = R"(
 [sweep]
 impls = ["eigen"]
