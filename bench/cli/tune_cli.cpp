@@ -32,7 +32,7 @@ std::shared_ptr<tune_cli> add_tune_commands(CLI::App& app) {
   c->add_option("--resume", t->resume, "continue the interrupted tune in this folder (same model and data, by content hash)");
   c->add_option("--impl", t->impls, "Adam implementation to tune with (repeatable; default: the plan's, eigen)");
   c->add_option("--seeds", t->seeds, "seeds 0..N-1 (at least 3; default: the plan's, 3)");
-  c->add_option("--budget", t->budget, "minutes: cut the plan (seeds, stages, grids, steps) to fit, or exit 2 when even its smallest form does not");
+  c->add_option("--budget", t->budget, "minutes: cut the plan to fit (seeds, then shorter grids, shorter runs, stages), or exit 2 when even its smallest form does not");
   c->add_option("--plan", t->plan, "the plan: a TOML file with [tune] and [[tune.stage]], or a shipped plan's name (default: tune)");
   c->add_flag("--quiet", t->quiet, "no progress lines");
   c->add_option("--threads", t->threads, "CPU threads for OpenMP and LibTorch (default: all hardware threads)")->check(CLI::PositiveNumber);
