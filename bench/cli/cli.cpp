@@ -4,6 +4,7 @@
 #include "cli/gate_cli.h"
 #include "cli/history_cli.h"
 #include "cli/sweep_cli.h"
+#include "cli/tune_cli.h"
 #include "core/suite.h"
 #include "runners/agree.h"
 #include "runners/context.h"
@@ -313,6 +314,7 @@ struct command_line {
   std::shared_ptr<gate_cli> gate;
   std::shared_ptr<history_cli> hist;
   std::shared_ptr<sweep_cli> sweep;
+  std::shared_ptr<tune_cli> tune;
   std::shared_ptr<check_cli> check;
 };
 
@@ -330,6 +332,7 @@ void add_commands(command_line& cl) {
   cl.gate = add_gate_commands(app);        // compare, merge, ab, calibrate (bench/cli/gate_cli.cpp)
   cl.hist = add_history_commands(app);     // history add/show/check (bench/cli/history_cli.cpp)
   cl.sweep = add_sweep_commands(app);      // bench/cli/sweep_cli.cpp
+  cl.tune = add_tune_commands(app);        // tune, data-order (bench/cli/tune_cli.cpp)
   cl.check = add_check_commands(app);      // bench/cli/check_cli.cpp
 }
 
@@ -361,6 +364,7 @@ int dispatch(command_line& cl, const registry& reg) {
   if (auto rc = run_gate_commands(*cl.gate)) return *rc;
   if (auto rc = run_history_commands(*cl.hist)) return *rc;
   if (auto rc = run_sweep_commands(*cl.sweep, reg, cl.threads)) return *rc;
+  if (auto rc = run_tune_commands(*cl.tune, reg, cl.threads)) return *rc;
   if (auto rc = run_check_commands(*cl.check)) return *rc;
   if (cl.list->parsed()) return run_list(reg);
   return 2;

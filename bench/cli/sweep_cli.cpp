@@ -8,7 +8,7 @@ namespace adambench {
 
 struct sweep_cli {
   CLI::App* cmd = nullptr;
-  std::string suite, out, data, text, shard, tensorboard;
+  std::string suite, out, data, text, shard, tensorboard, model, model_data;
   std::vector<std::string> impls, studies;
   int seeds = 0;
   bool quiet = false;
@@ -27,6 +27,8 @@ std::shared_ptr<sweep_cli> add_sweep_commands(CLI::App& app) {
   s->cmd->add_option("--shard", s->shard, "run the I-th of N interleaved slices of the studies (join with `adambench merge`)");
   s->cmd->add_option("--tensorboard", s->tensorboard, "folder for TensorBoard event files (one per run, with hparams; docs/tensorboard.md)");
   s->cmd->add_flag("--quiet", s->quiet, "no progress lines");
+  s->cmd->add_option("--model", s->model, "TorchScript module (.pt): every study trains it instead of its workload (needs --data)");
+  s->cmd->add_option("--data", s->model_data, "npz with x_train, y_train, x_val, y_val for --model");
   return s;
 }
 
@@ -34,7 +36,17 @@ std::optional<int> run_sweep_commands(sweep_cli& s, const registry& reg, int thr
   if (!s.cmd->parsed()) return std::nullopt;
   std::string source;
   const std::string text = load_suite_text(s.suite, source);
-  const sweep_suite suite = parse_sweep_suite(text, source);
+  sweep_suite suite = parse_sweep_suite(text, source);
+  if (s.model.empty() != s.model_data.empty()) throw input_error("sweep: --model and --data go together");
+  if (!s.model.empty())
+    for (auto& st : suite.studies) {  // the study's settings stay; only what it trains changes
+      workload_spec w;
+      w.name = "torchscript";
+      w.str = {{"model", s.model}, {"data", s.model_data}};
+      if (auto task = st.base.workload.str.find("task"); st.base.workload.name == "torchscript" && task != st.base.workload.str.end())
+        w.str["task"] = task->second;
+      st.base.workload = w;
+    }
   sweep_options o;
   o.conv.impls = s.impls;
   for (auto& n : o.conv.impls) reg.at(n);  // unknown names fail before any work

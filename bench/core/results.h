@@ -22,5 +22,7 @@ nlohmann::json build_info();
 const char* git_commit();
 /// UTC time as ISO 8601.
 std::string utc_now();
+/// SHA-256 of `bytes`, as 64 lowercase hex digits (content hashes: history records, tune inputs).
+std::string sha256_hex(const std::string& bytes);
 
 }  // namespace adambench

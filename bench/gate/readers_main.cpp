@@ -4,6 +4,8 @@
 //   adambench-readers npz FILE                an .npz of arrays
 //   adambench-readers compare BASE CAND [MD]  the gate (MD: also render the Markdown)
 //   adambench-readers merge OUT PIECE...      merge the pieces of a sharded run
+//   adambench-readers tune-manifest FILE      a tune's runs/tune.manifest (what --resume reads)
+//   adambench-readers tune-run FILE           one kept run of a tune (runs/*.run)
 //   adambench-readers each                    one tab-separated command per stdin line, run
 //                                             in-process; prints "EXIT<TAB>LINES<TAB>MESSAGE" each
 // Exit codes as adambench: 0 ok, 1 regression, 2 bad input, 4 I/O or unexpected exception.
@@ -12,6 +14,7 @@
 #include "core/results.h"
 #include "core/suite.h"
 #include "gate/compare.h"
+#include "runners/tune.h"
 
 #include <fmt/format.h>
 #include <algorithm>
@@ -53,7 +56,10 @@ int run(const std::vector<std::string>& a, bool verbose) {
     write_json_atomic(a[1], checked_result(merge_results(parts), a[1]).json);
     return 0;
   }
-  throw input_error("usage: adambench-readers suite FILE | npz FILE | compare BASE CAND [MD] | merge OUT PIECE... | each");
+  if (a.size() == 2 && a[0] == "tune-manifest") return (read_tune_manifest(a[1]), 0);
+  if (a.size() == 2 && a[0] == "tune-run") return (read_tune_run(a[1], ""), 0);
+  throw input_error("usage: adambench-readers suite FILE | npz FILE | compare BASE CAND [MD] | merge OUT PIECE... | tune-manifest FILE | "
+                    "tune-run FILE | each");
 }
 
 // The CLI's error sink: one line, exit 2 for bad input, 4 for everything else.

@@ -228,8 +228,10 @@ converge_result compute_converge(const converge_suite& suite, const registry& re
             break;
           }
           if (!opt.quiet) fmt::print(stderr, "[{}/{}] {} {}\n", done, total, label, name);
-          run_record rec{ci, B, seed, run_one({c, B, seed, opt.threads, opt.quiet, label}, name, reg)};
+          std::optional<run_result> kept = opt.store ? opt.store->find(c, B, seed, name) : std::nullopt;
+          run_record rec{ci, B, seed, kept ? std::move(*kept) : run_one({c, B, seed, opt.threads, opt.quiet, label}, name, reg)};
           run_result& r = rec.r;
+          if (opt.store && !kept && (r.verdict == "ok" || r.verdict == "diverged")) opt.store->keep(c, B, seed, r);
           const bool is_ref = name == "reference" && (r.verdict == "ok" || r.verdict == "diverged");
           if (!is_ref && ref && !r.curve.empty() && !runs_baseline(name)) compute_drift(r, res.runs[*ref].r);  // drift: same algorithm only
           check_expectations(c, label, r, res.unmet);

@@ -140,6 +140,15 @@ struct converge_result {
   int reached() const;                          ///< runs that reached their target
 };
 
+/// Keeps finished runs beyond one invocation (`adambench tune` and its --resume): asked before
+/// each run, told after each run that finished (ok or diverged). A run it returns is not trained again.
+class run_store {
+ public:
+  virtual ~run_store() = default;
+  virtual std::optional<run_result> find(const converge_case& c, std::int64_t batch, std::uint64_t seed, const std::string& impl) = 0;
+  virtual void keep(const converge_case& c, std::int64_t batch, std::uint64_t seed, const run_result& r) = 0;
+};
+
 struct converge_options {
   std::vector<std::string> impls;      ///< overrides suite and case lists when not empty
   std::optional<int> seed_count;       ///< seeds 0..N-1
@@ -152,6 +161,7 @@ struct converge_options {
   std::pair<int, int> shard{1, 1};     ///< `--shard I/N`: cases i with i % N == I - 1 (after --case)
   bool allow_empty = false;            ///< exit 0 rather than 3 when every run was skipped
   std::optional<std::filesystem::path> tensorboard;  ///< `--tensorboard DIR`: one event file per run
+  run_store* store = nullptr;          ///< finished runs to reuse and keep (not owned)
 };
 
 /// Checks every case's inputs (files, options, implementation names) before any work: throws input_error.

@@ -10,5 +10,8 @@ namespace adambench {
 void apply_converge_field(converge_case& c, const std::string& key, const toml::node& value);
 /// Checks a complete case (config, schedule, baseline, expectation); throws input_error.
 void finish_converge_case(converge_case& c);
+/// Relative paths of a case read from the suite file `source` (data_dir, text, the workload's path
+/// options) made relative to that file's folder; embedded suites ("embedded:NAME") are left alone.
+void resolve_suite_paths(converge_case& c, const std::string& source);
 
 }  // namespace adambench

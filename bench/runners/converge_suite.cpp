@@ -151,6 +151,20 @@ void finish_case(converge_case& c) {
 void apply_converge_field(converge_case& c, const std::string& key, const toml::node& value) { apply(c, key, value); }
 void finish_converge_case(converge_case& c) { finish_case(c); }
 
+void resolve_suite_paths(converge_case& c, const std::string& source) {
+  namespace fs = std::filesystem;
+  if (source.rfind("embedded:", 0) == 0) return;
+  const fs::path dir = fs::path(source).parent_path();
+  auto resolve = [&](std::string& p) {
+    if (!p.empty() && fs::path(p).is_relative() && !dir.empty()) p = (dir / p).lexically_normal().string();
+  };
+  resolve(c.workload.data_dir);
+  resolve(c.workload.text_file);
+  if (const workload_entry* w = default_workloads().find(c.workload.name))
+    for (auto& key : w->path_options)
+      if (auto it = c.workload.str.find(key); it != c.workload.str.end()) resolve(it->second);
+}
+
 converge_suite parse_converge_suite(const std::string& text, const std::string& source) {
   toml::table root = suite_fields::parse(text, source);
   converge_suite s;
@@ -170,6 +184,7 @@ converge_suite parse_converge_suite(const std::string& text, const std::string& 
     if (!(*t)["workload"]) throw input_error(fmt::format("{}: case {}: workload: missing (e.g. workload = \"quadratic\")", source, base));
     expand_cases<converge_case>(*t, source, base, {"name"}, value_depth, apply, [&](converge_case& c) {
       finish_case(c);
+      resolve_suite_paths(c, source);
       s.cases.push_back(std::move(c));
     });
   }

@@ -49,30 +49,6 @@ std::string fmt_g(double x, int digits) {
   return fmt::format("{:.{}g}", x, digits);
 }
 
-// Minibatches without replacement within an epoch, reshuffled each epoch from the seed's stream.
-class batch_sampler {
- public:
-  batch_sampler(std::int64_t n, std::int64_t b, std::uint64_t seed)
-      : order_(mix_seed({seed, 0xda7a})), perm_(static_cast<std::size_t>(n)), pos_(n), batch_(static_cast<std::size_t>(b)) {}
-  std::span<const std::int64_t> next() {
-    const auto n = static_cast<std::int64_t>(perm_.size());
-    for (auto& x : batch_) {
-      if (pos_ == n) {  // also before the first batch
-        std::iota(perm_.begin(), perm_.end(), 0);
-        std::shuffle(perm_.begin(), perm_.end(), order_);
-        pos_ = 0;
-      }
-      x = perm_[static_cast<std::size_t>(pos_++)];
-    }
-    return batch_;
-  }
-
- private:
-  std::mt19937_64 order_;
-  std::vector<std::int64_t> perm_;
-  std::int64_t pos_;
-  std::vector<std::int64_t> batch_;
-};
 
 // The state of one run between steps; each method is one phase of the loop in train_one().
 struct trainer {
@@ -223,8 +199,10 @@ void compute_drift(run_result& r, const run_result& ref) {
     d2 += d * d;
     n2 += static_cast<double>(ref.final_params[i]) * ref.final_params[i];
   }
-  r.drift_l2 = std::sqrt(d2);
-  r.drift_l2_rel = n2 > 0 ? std::sqrt(d2 / n2) : NAN;
+  // A run reused from a run_store keeps no parameters: no parameter drift rather than a false 0.
+  const bool same_size = r.final_params.size() == ref.final_params.size() && !r.final_params.empty();
+  r.drift_l2 = same_size ? std::sqrt(d2) : NAN;
+  r.drift_l2_rel = same_size && n2 > 0 ? std::sqrt(d2 / n2) : NAN;
 }
 
 }  // namespace adambench

@@ -79,10 +79,11 @@ sweep_point make_point(const sweep_suite& suite, std::size_t si, std::vector<std
   const sweep_study& st = suite.studies[si];
   sweep_point p{si, std::move(settings), is_base, st.base};
   std::vector<std::string> impls = !st.impls.empty() ? st.impls : suite.impls;
+  const std::vector<std::string> base_impls = impls;  // set_factor changes impls (algo = sgd-momentum)
   std::string suffix;
   for (auto& [k, v] : p.settings) {
     set_factor(p.c, impls, k, v);
-    if (!is_base && (st.grid || !same_value(v, current_value(st.base, impls, k)))) suffix += fmt::format("{}{}={}", suffix.empty() ? "" : ",", k, v.label);
+    if (!is_base && (st.grid || !same_value(v, current_value(st.base, base_impls, k)))) suffix += fmt::format("{}{}={}", suffix.empty() ? "" : ",", k, v.label);
   }
   p.c.name = st.name + "/" + (is_base || suffix.empty() ? "base" : suffix);
   p.c.impls = impls;
@@ -104,6 +105,17 @@ std::vector<sweep_point> sweep_points(const sweep_suite& suite) {
     const std::vector<std::string> base_impls = !st.impls.empty() ? st.impls : suite.impls;
     std::vector<std::pair<std::string, factor_value>> base;
     for (auto& f : st.factors) base.emplace_back(f.name, current_value(st.base, base_impls, f.name));
+    if (!st.listed.empty()) {  // the base, then each listed point (unnamed factors at the base)
+      out.push_back(make_point(suite, si, base, true));
+      for (auto& listed : st.listed) {
+        auto s = base;
+        for (auto& [k, v] : listed)
+          for (auto& sv : s)
+            if (sv.first == k) sv.second = v;
+        out.push_back(make_point(suite, si, s, false));
+      }
+      continue;
+    }
     if (!st.grid) {  // the base, then each factor's other values alone
       out.push_back(make_point(suite, si, base, true));
       for (std::size_t fi = 0; fi < st.factors.size(); ++fi)
@@ -187,14 +199,14 @@ std::vector<point_summary> summaries_of(const sweep_result& res) {
   return out;
 }
 
-// Per seed: metric value of a summary's runs.
+}  // namespace
+
 std::map<std::uint64_t, double> per_seed(const sweep_result& res, const point_summary& s, const std::string& m) {
   std::map<std::uint64_t, double> out;
   for (auto i : s.runs) out[res.conv.runs[i].seed] = metric_of(res.conv.runs[i].r, m);
   return out;
 }
 
-// Improvement of a over b, > 0 when a is better; failures on one side are +-inf, on both 0.
 double paired_effect(double a, double b, const sweep_claim& c) {
   if (!std::isfinite(a) && !std::isfinite(b)) return 0.0;
   const double worse = c.higher_is_better ? -INFINITY : INFINITY;
@@ -203,6 +215,8 @@ double paired_effect(double a, double b, const sweep_claim& c) {
   const double d = c.higher_is_better ? a - b : b - a;
   return c.relative && b != 0 ? d / std::abs(b) : d;
 }
+
+namespace {
 
 const point_summary* find_summary(const sweep_result& res, std::size_t study, const std::vector<std::pair<std::string, factor_value>>& want,
                                   const std::string& impl) {

@@ -6,6 +6,7 @@
 /// docs/tuning.md describes the suite format, the metrics and the verdict rule.
 #include "runners/converge.h"
 
+#include <map>
 #include <variant>
 
 namespace adambench {
@@ -40,6 +41,8 @@ struct sweep_study {
   converge_case base;
   std::vector<sweep_factor> factors;
   bool grid = false;  ///< false: one factor at a time around the base
+  /// mode "list": each point's settings (factors it does not name keep the base's value).
+  std::vector<std::vector<std::pair<std::string, factor_value>>> listed;
   std::vector<std::string> impls;
   std::vector<std::uint64_t> seeds;
   std::vector<sweep_claim> claims;
@@ -53,7 +56,11 @@ struct sweep_suite {
 };
 
 /// Parses the [sweep] part of a suite; throws input_error naming the file, study and field.
+/// Relative paths in a study (data_dir, text, a workload's path options) resolve against the
+/// folder of `source` when it is a file.
 sweep_suite parse_sweep_suite(const std::string& text, const std::string& source);
+/// "one_factor", "grid" or "list".
+const char* mode_name(const sweep_study& s);
 
 /// A point of a study: its settings, as a convergence case.
 struct sweep_point {
@@ -62,7 +69,7 @@ struct sweep_point {
   bool is_base = false;
   converge_case c;
 };
-/// The points of every study (base first in one-factor mode; the cartesian product in grid mode).
+/// The points of every study (base first in one-factor and list mode; the cartesian product in grid mode).
 std::vector<sweep_point> sweep_points(const sweep_suite& suite);
 
 /// Per point x implementation: medians and intervals over seeds.
@@ -104,6 +111,12 @@ struct sweep_options {
 
 /// Runs every point and computes summaries and claims.
 sweep_result compute_sweep(const sweep_suite& suite, const registry& reg, const sweep_options& opt);
+/// Per seed, the value of metric `m` (a claim's metric names) of a summary's runs; a failed run
+/// counts as the worst value (+inf loss, 0 accuracy).
+std::map<std::uint64_t, double> per_seed(const sweep_result& res, const point_summary& s, const std::string& m);
+/// The improvement of a over b as claim `c` measures it (> 0: a is better); a failure on one side
+/// is -inf or +inf, on both 0.
+double paired_effect(double a, double b, const sweep_claim& c);
 /// Sets c.effect (median and interval of c.per_seed) and c.verdict by verdict_rule().
 void judge_claim(claim_result& c, const sweep_claim& cl);
 /// The rule of claim verdicts, as written into sweep.json and docs/tuning.md.

@@ -115,7 +115,7 @@ nlohmann::json sweep_json(const sweep_result& res, const sweep_options& opt) {
       f[fac.name] = nlohmann::json::array();
       for (auto& v : fac.values) f[fac.name].push_back(value_json(v));
     }
-    j["studies"].push_back({{"name", st.name}, {"mode", st.grid ? "grid" : "one_factor"}, {"workload", st.base.workload.name}, {"factors", f}});
+    j["studies"].push_back({{"name", st.name}, {"mode", mode_name(st)}, {"workload", st.base.workload.name}, {"factors", f}});
   }
   j["points"] = nlohmann::json::array();
   for (auto& s : res.summaries) j["points"].push_back(point_json(res, s));

@@ -1,6 +1,6 @@
 // Parsing of the [sweep] part of a suite; docs/tuning.md lists every field.
 #include "runners/converge_fields.h"
-#include "runners/sweep.h"
+#include "runners/sweep_fields.h"
 
 #include <algorithm>
 #include <cmath>
@@ -85,15 +85,35 @@ sweep_claim parse_claim(const toml::table& t) {
   return c;
 }
 
-sweep_study parse_study(const toml::table& t, const std::string& name) {
+// The factors of a list-mode study: every key the points name, with the values they give (first seen first).
+std::vector<sweep_factor> listed_factors(const sweep_study& s) {
+  std::vector<sweep_factor> out;
+  for (auto& point : s.listed)
+    for (auto& [k, v] : point) {
+      auto f = std::find_if(out.begin(), out.end(), [&](const sweep_factor& x) { return x.name == k; });
+      if (f == out.end()) f = out.insert(out.end(), sweep_factor{k, {}});
+      if (std::none_of(f->values.begin(), f->values.end(), [&](const factor_value& x) { return x.v == v.v; })) f->values.push_back(v);
+    }
+  return out;
+}
+
+}  // namespace
+
+sweep_study parse_sweep_study(const toml::table& t, const std::string& name) {
   sweep_study s;
   s.name = name;
+  bool list_mode = false;
   for (auto& [k, v] : t) {
     const std::string key(k.str());
     if (key == "mode") {
       const auto m = str(v, key);
-      if (m != "one_factor" && m != "grid") throw input_error(fmt::format("mode: '{}' must be one_factor or grid", m));
+      if (m != "one_factor" && m != "grid" && m != "list") throw input_error(fmt::format("mode: '{}' must be one_factor, grid or list", m));
       s.grid = m == "grid";
+      list_mode = m == "list";
+    } else if (key == "points") {
+      auto* pa = v.as_array();
+      if (!pa || pa->empty()) throw input_error("points: expected an array of settings, e.g. points = [{ algo = \"adamw\", weight_decay = 0.01 }]");
+      for (std::size_t i = 0; i < pa->size(); ++i) s.listed.push_back(settings_of(*pa->get(i), fmt::format("points[{}]", i)));
     } else if (key == "vary") {
       auto* vt = v.as_table();
       if (!vt || vt->empty()) throw input_error("vary: expected a table of factors, e.g. vary = { lr = [1e-3, 1e-2] }");
@@ -111,6 +131,9 @@ sweep_study parse_study(const toml::table& t, const std::string& name) {
     else if (key != "name") apply_converge_field(s.base, key, v);
   }
   if (s.base.workload.name.empty()) throw input_error("workload: missing (e.g. workload = \"quadratic\")");
+  if (list_mode != !s.listed.empty()) throw input_error(list_mode ? "points: missing (mode = \"list\" runs the listed points)" : "points: only with mode = \"list\"");
+  if (list_mode && !s.factors.empty()) throw input_error("vary: not with mode = \"list\" (the points name their settings)");
+  if (list_mode) s.factors = listed_factors(s);
   if (s.factors.empty()) throw input_error("vary: missing (a study varies at least one factor)");
   s.base.name = name;
   finish_converge_case(s.base);
@@ -123,10 +146,11 @@ sweep_study parse_study(const toml::table& t, const std::string& name) {
   for (auto& cl : s.claims)
     if (cl.kind == "lr_batch_exponent" && (!s.grid || s.factors.size() != 2))
     throw input_error("claim: lr_batch_exponent needs mode = \"grid\" over lr and batch_size");
+  sweep_points(sweep_suite{"", {}, {0}, {s}});  // every point's settings are valid
   return s;
 }
 
-}  // namespace
+const char* mode_name(const sweep_study& s) { return s.grid ? "grid" : s.listed.empty() ? "one_factor" : "list"; }
 
 sweep_suite parse_sweep_suite(const std::string& text, const std::string& source) {
   toml::table root = suite_fields::parse(text, source);
@@ -145,8 +169,8 @@ sweep_suite parse_sweep_suite(const std::string& text, const std::string& source
     std::string name = fmt::format("study{}", index);
     if (auto nm = (*t)["name"].value<std::string>()) name = *nm;
     try {
-      s.studies.push_back(parse_study(*t, name));
-      sweep_points(sweep_suite{source, {}, {0}, {s.studies.back()}});  // every point's settings are valid
+      s.studies.push_back(parse_sweep_study(*t, name));
+      resolve_suite_paths(s.studies.back().base, source);
     } catch (const input_error& e) {
       throw input_error(fmt::format("{}: sweep.study {}: {}", source, name, e.what()));
     }

@@ -280,6 +280,7 @@ class ts_workload final : public workload {
 
 ADAMBENCH_REGISTER_WORKLOAD("torchscript", "a TorchScript module saved from Python, on x/y arrays from an .npz (options model, data, task)",
        [](const workload_spec& s) { load_inputs(s); },
-       [](const workload_spec& s, std::uint64_t seed, int threads) { return std::make_unique<ts_workload>(s, seed, threads); });
+       [](const workload_spec& s, std::uint64_t seed, int threads) { return std::make_unique<ts_workload>(s, seed, threads); },
+       std::vector<std::string>{"model", "data"});
 
 }  // namespace adambench

@@ -71,6 +71,8 @@ struct workload_entry {
   std::function<void(const workload_spec&)> check;
   /// A workload with initial parameters drawn from `seed` (the same seed gives the same weights).
   std::function<std::unique_ptr<workload>(const workload_spec&, std::uint64_t seed, int threads)> make;
+  /// String options that name files: a suite's relative paths there resolve against the suite's folder.
+  std::vector<std::string> path_options = {};
 };
 
 class workload_registry {
@@ -120,7 +122,7 @@ std::uint64_t mix_seed(std::initializer_list<std::uint64_t> words);
 #endif
 
 /// Registers a workload at program start, next to its code. The arguments are a workload_entry's:
-/// name, description, check, make.
+/// name, description, check, make, and optionally the options that are file paths.
 ///   ADAMBENCH_REGISTER_WORKLOAD("my-task", "what it trains", check_fn, make_fn);
 #define ADAMBENCH_REGISTER_WORKLOAD(...)                                                        \
   [[maybe_unused]] static const bool ADAMBENCH_CONCAT_(adambench_workload_registered_, __COUNTER__) = \

@@ -4,7 +4,8 @@ with one line on stderr, never a traceback, a crash or a hang.
     cd tests/e2e && /usr/bin/python3 -B -m unittest -v test_report_fuzz
 
 Seeds are real files: tests/fixtures/agree.json (an `adambench agree smoke` run), speed.json and
-converge/ (with its curve CSVs), and a calibration file in calibrate's format. (sweep.json is
+converge/ (with its curve CSVs), tune/tune.json (`adambench tune` on tests/fixtures/tune-world.toml),
+and a calibration file in calibrate's format. (sweep.json is
 not among them yet: its module's bootstrap makes each accepted mutant cost seconds.) Mutations, from a fixed
 random seed: bit flips, truncation, values of the wrong type, huge numbers (1e308, 1e999, 5,000-digit
 integers, NaN), deep nesting (up to 200,000 levels), deleted keys, and corrupted curve CSVs.
@@ -186,8 +187,10 @@ class Fuzz(unittest.TestCase):
         shutil.copytree(os.path.join(FIX, "converge"), cls.conv_dir)
         with open(os.path.join(cls.conv_dir, "converge.json"), "rb") as f:
             conv = f.read()
+        with open(os.path.join(FIX, "tune", "tune.json"), "rb") as f:
+            tune = f.read()
         cls.seeds = {"agree": agree, "speed": json.dumps(speed).encode(), "converge": conv,
-                     "calibration": json.dumps(CALIBRATION).encode()}
+                     "calibration": json.dumps(CALIBRATION).encode(), "tune": tune}
         cls.curves = sorted(os.listdir(os.path.join(cls.conv_dir, "curves")))
         cls.results = []  # (mutant path, how, code, stderr)
 
@@ -198,7 +201,7 @@ class Fuzz(unittest.TestCase):
     def mutants(self, n):
         """Yields (path to pass to report.py, description) for n mutants, spread over the seeds and kinds."""
         hows = ["bitflip", "truncate", "wrong_type", "huge_number", "deep_nesting", "delete", "structure"]
-        weights = {"agree": 4, "speed": 3, "converge": 4, "calibration": 1}
+        weights = {"agree": 4, "speed": 3, "converge": 4, "calibration": 1, "tune": 1}
         kinds = [k for k, w in weights.items() for _ in range(w)]
         for i in range(n):
             kind = kinds[i % len(kinds)]

@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Fuzz test of every reader of untrusted input: suite TOML, npz, and result JSON through compare and merge.
+"""Fuzz test of every reader of untrusted input: suite TOML, npz, result JSON through compare and merge
+(tune.json among them), and what `adambench tune --resume` reads (runs/tune.manifest, runs/*.run).
 
 Mutates valid inputs (bit flips, truncation, wrong types, huge numbers, deep nesting, ...) and feeds
 each mutant to `adambench-readers each` (in-process, one line per mutant). Every mutant must end with
@@ -72,6 +73,7 @@ def wrong_type(doc):
 
 def delete_key(doc):
     dicts = [(p, x) for p, x in nodes(doc) if isinstance(x, dict) and x]
+    if not dicts: return doc  # a small document whose root a wrong type replaced
     p, d = rng.choice(dicts)
     del d[rng.choice(list(d))]
     return doc
@@ -172,11 +174,16 @@ def small_speed():
     d["benchmarks"] = d["benchmarks"][:30]
     return d
 
-results = {"agree": small_agree(), "converge": small_converge(), "speed": small_speed()}
+def small_tune():
+    return json.load(open(os.path.join(args.src, "tests/fixtures/tune/tune.json")))
+
+results = {"agree": small_agree(), "converge": small_converge(), "speed": small_speed(), "tune": small_tune()}
+tune_files = {k: open(os.path.join(args.src, "tests/fixtures/tune", f), "rb").read()
+              for k, f in (("tune-manifest", "tune.manifest"), ("tune-run", "kept.run"))}
 bases = {k: write(f"base-{k}.json", json.dumps(v).encode()) for k, v in results.items()}
 shards = {}
 for k, v in results.items():
-    lst = {"agree": "results", "converge": "runs", "speed": "benchmarks"}[k]
+    lst = {"agree": "results", "converge": "runs", "speed": "benchmarks", "tune": "points"}[k]
     a, b = copy.deepcopy(v), copy.deepcopy(v)
     a[lst], b[lst] = v[lst][0::2], v[lst][1::2]
     if k == "speed":
@@ -190,7 +197,7 @@ suites = [open(os.path.join(args.src, "suites", f), "rb").read() for f in sorted
 npz = make_npz(os.path.join(work, "valid.npz"))
 
 # Each reader: the command lines for adambench-readers, and (path, argv) for the real CLI sample.
-jobs = {"suite": [], "npz": [], "compare": [], "merge": []}
+jobs = {"suite": [], "npz": [], "compare": [], "merge": [], "tune-manifest": [], "tune-run": []}
 for i in range(args.mutants):
     jobs["suite"].append(["suite", write(f"suite-{i}.toml", toml_mutant(rng.choice(suites)))])
     jobs["npz"].append(["npz", write(f"state-{i}.npz", npz_mutant(npz))])
@@ -199,6 +206,8 @@ for i in range(args.mutants):
     jobs["compare"].append(["compare", bases[k], m] if i % 3 else ["compare", m, bases[k], os.path.join(work, f"md-{i}.md")])
     piece, other = shards[k]
     jobs["merge"].append(["merge", os.path.join(work, f"merged-{i}.json"), write(f"piece-{i}.json", json_mutant(piece)), other])
+    for reader, valid in tune_files.items():
+        jobs[reader].append([reader, write(f"{reader}-{i}", json_mutant(valid))])
 
 failures = []
 
