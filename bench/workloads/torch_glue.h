@@ -3,10 +3,10 @@
 // torch::nn::Module. The module's float32 parameters are handed to optimizers by data_ptr()
 // (updates land in the module); gradients are copied from autograd's .grad into harness-owned
 // buffers after backward, because autograd may replace the .grad tensors between steps.
+#include "workloads/torch_threads.h"
 #include "workloads/workload.h"
 
 #include <ATen/ATen.h>
-#include <ATen/Parallel.h>
 #include <cstring>
 #include <torch/nn/module.h>
 
@@ -37,7 +37,7 @@ class torch_workload : public workload {
  protected:
   /// Call at the start of a derived constructor, before any module is made.
   static void seed_torch(std::uint64_t seed, int threads) {
-    at::set_num_threads(std::max(1, threads));
+    set_torch_threads(threads);
     at::manual_seed(seed);
   }
   /// Call once the module is complete: collects its parameters and allocates gradient buffers.

@@ -7,10 +7,10 @@
 // drives the data order (the runner's shuffle) and any dropout (at::manual_seed).
 #include "core/adam_config.h"
 #include "core/npz.h"
+#include "workloads/torch_threads.h"
 #include "workloads/workload.h"
 
 #include <ATen/ATen.h>
-#include <ATen/Parallel.h>
 #include <cstring>
 #include <filesystem>
 #include <fmt/format.h>
@@ -203,7 +203,7 @@ class ts_workload final : public workload {
  public:
   ts_workload(const workload_spec& s, std::uint64_t seed, int threads) : path_(s.get_str("model", "")) {
     in_ = load_inputs(s);
-    at::set_num_threads(std::max(1, threads));
+    set_torch_threads(threads);
     at::manual_seed(seed);
     module_ = load_module(*in_, path_);
     module_.train();

@@ -130,7 +130,7 @@ def fig_agree_error(agree, colors):
         ax.set_xlim(steps_all[0] / 1.6, steps_all[-1] * 1.6)
         _log_labels(ax.yaxis)
     nleg = _shared_legend(fig, [axes[1]], top=False, ncol=math.ceil(len(worst) / len(dtypes)) if len(worst) <= 10 else None)
-    fig.suptitle("Agreement with the float64 reference: worst error against steps taken", fontsize=11.5)
+    _suptitle(fig, "Agreement with the float64 reference: worst error against steps taken")
     _layout(fig, nleg)
     which = (f"all {nall} cases" if ncases == nall else
              f"the {ncases} of {nall} cases checked after {', '.join(str(g) for g in grid)} steps (the longest schedule; "
@@ -165,7 +165,7 @@ def fig_speed_size(rows, colors, llc=None):
     many_threads = len({r["threads"] for r in flat}) > 1
     many_variants = len({r["variant"] for r in impl_rows}) > 1
     multi_src = len({r["src"] for r in flat}) > 1
-    fig, (ax_t, ax_f) = plt.subplots(1, 2, figsize=(11, 4.5))
+    fig, (ax_t, ax_f) = plt.subplots(1, 2, figsize=(11, 5.0))
     groups = OrderedDict()
     for r in flat:
         groups.setdefault(series_key(r, many_threads, many_variants and r["impl"] != "probe", multi_src), []).append(r)
@@ -200,7 +200,6 @@ def fig_speed_size(rows, colors, llc=None):
             ax_f.errorbar(fx, fm, yerr=[fm - fl, fh - fm], color=colors(impl), ls=ls, marker=mk, ms=4.5, lw=1.6, capsize=2.5,
                           label=key)
     ax_f.axhline(1.0, color="black", ls="--", lw=1.8, label="memory-bandwidth limit (probe = 1.0)")
-    ax_f.legend(loc="best", frameon=False)
     ax_t.set_xscale("log", base=2)
     ax_t.set_yscale("log")
     ax_t.yaxis.set_major_formatter(FuncFormatter(human_time_us))
@@ -217,7 +216,6 @@ def fig_speed_size(rows, colors, llc=None):
     for ax in (ax_t, ax_f):
         ax.set_xlabel("parameters per step (one flat fp32 tensor; K = 1024)")
         ax.xaxis.set_minor_formatter(NullFormatter())
-    ax_t.legend(loc="upper left", frameon=False)
     sizes = sorted({r["numel"] for r in flat})
     names = {r["numel"]: r["shape"][len("flat_"):] for r in flat}
     for ax in (ax_t, ax_f):
@@ -232,7 +230,9 @@ def fig_speed_size(rows, colors, llc=None):
         ax_f.annotate(f"p, g, m, v fill the\nlast-level cache\n({llc / 2**20:.0f} MiB)", xy=(x, 0.97),
                       xycoords=("data", "axes fraction"), xytext=(-4, 0), textcoords="offset points", ha="right", va="top",
                       fontsize=7.5, color="#555", bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.85})
-    fig.tight_layout()
+    # One legend below both panels: inside a panel, "best" placement ignores the cache note and
+    # the data of the other panel's series, and sat on the note.
+    _layout(fig, _shared_legend(fig, [ax_t, ax_f], top=False))
     return fig
 
 
@@ -320,11 +320,100 @@ def _legend_rows(n, ncol=5):
     return (n + ncol - 1) // ncol
 
 
-def _layout(fig, legend_entries=0, title=True):
+def _suptitle(fig, text):
+    """The figure's title, 0.05 inch below its top edge whatever the figure's height. tight_layout
+    reserves the title's height plus one pad (~0.15 inch) above the panels; matplotlib's default
+    place (2% of the height from the top) is lower than that on a tall grid, onto the first row's
+    panel titles."""
+    fig.suptitle(text, fontsize=11.5, y=1 - 0.05 / fig.get_figheight(), va="top")
+
+
+def _layout(fig, legend_entries=0):
     """tight_layout leaving room (in inches) for a suptitle above and a shared legend below."""
     h = fig.get_figheight()
     bottom = (0.12 + 0.24 * _legend_rows(legend_entries)) / h if legend_entries else 0
     fig.tight_layout(rect=(0, bottom, 1, 1))  # tight_layout makes room for the suptitle itself
+
+
+def _panel_series(impls, order):
+    """One panel's lines: [(impl, steps, median, min, max, runs)] over seeds, its val_loss target
+    (or None) and [(impl, step of the blow-up)] for the runs that diverged."""
+    series, target, diverged = [], None, []
+    for impl in sorted(impls, key=lambda i: order.index(i) if i in order else 99):
+        runs = impls[impl]
+        steps = sorted({float(s) for r in runs for s in r["curve"]["step"]})
+        ys = np.full((len(runs), len(steps)), np.nan)
+        pos = {s: i for i, s in enumerate(steps)}
+        for k, r in enumerate(runs):
+            for s, v in zip(r["curve"]["step"], r["curve"]["val_loss"]):
+                ys[k, pos[float(s)]] = v if math.isfinite(v) else np.nan
+            if r["target"] and r["target"].get("metric") == "val_loss":
+                target = num(r["target"].get("value"))
+            if math.isfinite(r["diverged_at"]):
+                diverged.append((impl, r["diverged_at"]))
+        cnt = np.isfinite(ys).sum(axis=0)
+        with np.errstate(all="ignore"):
+            med, lo, hi = (np.array([f(ys[:, i]) if cnt[i] else np.nan for i in range(len(steps))])
+                           for f in (np.nanmedian, np.nanmin, np.nanmax))
+        series.append((impl, np.array(steps), med, lo, hi, len(runs)))
+    return series, target, diverged
+
+
+def _y_range(series, target):
+    """(bottom, top, log scale?) of a panel: the curves that train, not an exploding one (its line is
+    cut at the top edge and its blow-up marked with x there)."""
+    lows = [v for *_, lo, _hi, _n in series for v in lo[np.isfinite(lo)]]
+    highs = [v for *_, hi, _n in series for v in hi[np.isfinite(hi)]]
+    starts = [med[np.isfinite(med)][0] for _i, _x, med, *_ in series if np.isfinite(med).any()]
+    if target is not None and math.isfinite(target):
+        lows.append(target)
+    lo_y = min(lows) if lows else 1e-3
+    hi_y = max(starts) * 1.6 if starts else (max(highs) if highs else 1.0)
+    if lo_y > 0 and hi_y / lo_y > 20:
+        return lo_y / 1.5, hi_y, True
+    return min(0.0, lo_y), hi_y * 1.05, False
+
+
+def _cut_at_top(x, y, top, log):
+    """The line (x, y) ending on the top edge where it rises above `top` (and resuming there if it
+    comes back), rather than running off the panel: a diverged run's line stops at the edge, under its x."""
+    scale = np.log10 if log else (lambda v: v)
+    xs, ys = [], []
+    with np.errstate(all="ignore"):
+        for i in range(len(x)):
+            if i and np.isfinite(y[i - 1]) and np.isfinite(y[i]) and (y[i - 1] > top) != (y[i] > top):
+                a, b = scale(y[i - 1]), scale(y[i])
+                xs.append(x[i - 1] + (scale(top) - a) / (b - a) * (x[i] - x[i - 1]))
+                ys.append(top)
+            xs.append(x[i])
+            ys.append(y[i] if y[i] <= top else np.nan)
+    return np.array(xs), np.array(ys)
+
+
+def _draw_panel(ax, series, target, diverged, colors):
+    bottom, top, log = _y_range(series, target)
+    if log:
+        ax.set_yscale("log")
+    ax.set_ylim(bottom, top)
+    for rank, (impl, x, med, lo, hi, nruns) in enumerate(series):
+        c = colors(impl)
+        # Implementations that agree draw identical curves: earlier ones wider and underneath, so
+        # each stays visible as a stripe.
+        lw = max(1.2, 4.6 - 2.0 * rank)
+        ls = (0, (2, 1.5)) if impl == "sgd-momentum" else "-"
+        ax.plot(*_cut_at_top(x, med, top, log), color=c, lw=lw, ls=ls, label=f"{impl}", zorder=3 + rank)
+        if nruns > 1:
+            ax.fill_between(x, np.minimum(lo, top), np.minimum(hi, top), color=c, alpha=0.15, lw=0, zorder=1)
+    if target is not None and math.isfinite(target):
+        ax.axhline(target, color="#444", ls="--", lw=1, zorder=2)
+        ax.annotate(f"target {target:g}", xy=(1, target), xycoords=("axes fraction", "data"), xytext=(-4, 3),
+                    textcoords="offset points", ha="right", fontsize=8, color="#444")
+    for impl, d in diverged:
+        ax.plot([d], [top], marker="x", color=colors(impl), ms=9, mew=2.2, clip_on=False, zorder=10,
+                label="diverged (step of the blow-up)")
+    if diverged:
+        ax.annotate("× diverged", xy=(max(d for _, d in diverged), top), xytext=(6, -10),
+                    textcoords="offset points", fontsize=8, color="#a00")
 
 
 def fig_loss_curves(conv, colors):
@@ -346,70 +435,18 @@ def fig_loss_curves(conv, colors):
     ncol = 1 if n == 1 else 2
     nrow = math.ceil(n / ncol)
     fig, axes = plt.subplots(nrow, ncol, figsize=(9 if ncol == 1 else 11, 3.5 * nrow + 0.9), squeeze=False)
-    order = list(colors.known)
     for ax, ((case, batch), impls) in zip(axes.flat, panels.items()):
-        target = None
-        lows, highs, starts = [], [], []
-        diverged = []
-        names = sorted(impls, key=lambda i: order.index(i) if i in order else 99)
-        for rank, impl in enumerate(names):
-            runs = impls[impl]
-            steps = sorted({float(s) for r in runs for s in r["curve"]["step"]})
-            ys = np.full((len(runs), len(steps)), np.nan)
-            pos = {s: i for i, s in enumerate(steps)}
-            for k, r in enumerate(runs):
-                for s, v in zip(r["curve"]["step"], r["curve"]["val_loss"]):
-                    ys[k, pos[float(s)]] = v if math.isfinite(v) else np.nan
-                if r["target"] and r["target"].get("metric") == "val_loss":
-                    target = num(r["target"].get("value"))
-                if math.isfinite(r["diverged_at"]):
-                    diverged.append((impl, r["diverged_at"]))
-            x = np.array(steps)
-            cnt = np.isfinite(ys).sum(axis=0)
-            with np.errstate(all="ignore"):
-                med = np.array([np.nanmedian(ys[:, i]) if cnt[i] else np.nan for i in range(len(steps))])
-                lo = np.array([np.nanmin(ys[:, i]) if cnt[i] else np.nan for i in range(len(steps))])
-                hi = np.array([np.nanmax(ys[:, i]) if cnt[i] else np.nan for i in range(len(steps))])
-            c = colors(impl)
-            # Implementations that agree draw identical curves: earlier ones wider and underneath, so
-            # each stays visible as a stripe.
-            lw = max(1.2, 4.6 - 2.0 * rank)
-            ls = (0, (2, 1.5)) if impl == "sgd-momentum" else "-"
-            seeds = f"{len(runs)} seed{'s' if len(runs) > 1 else ''}"
-            ax.plot(x, med, color=c, lw=lw, ls=ls, label=f"{impl}", zorder=3 + rank)
-            if len(runs) > 1:
-                ax.fill_between(x, lo, hi, color=c, alpha=0.15, lw=0, zorder=1)
-            ok = np.isfinite(med)
-            if ok.any():
-                starts.append(med[ok][0])
-            lows += list(lo[np.isfinite(lo)])
-            highs += list(hi[np.isfinite(hi)])
-        if target is not None and math.isfinite(target):
-            ax.axhline(target, color="#444", ls="--", lw=1, zorder=2)
-            ax.annotate(f"target {target:g}", xy=(1, target), xycoords=("axes fraction", "data"), xytext=(-4, 3),
-                        textcoords="offset points", ha="right", fontsize=8, color="#444")
-            lows.append(target)
-        # The y range: the curves that train, not an exploding one (marked with x at the top instead).
-        lo_y = min(lows) if lows else 1e-3
-        hi_y = max(starts) * 1.6 if starts else (max(highs) if highs else 1.0)
-        if lo_y > 0 and hi_y / lo_y > 20:
-            ax.set_yscale("log")
-            ax.set_ylim(lo_y / 1.5, hi_y)
-        else:
-            ax.set_ylim(min(0.0, lo_y), hi_y * 1.05)
-        for impl, d in diverged:
-            ax.plot([d], [ax.get_ylim()[1]], marker="x", color=colors(impl), ms=9, mew=2.2, clip_on=False, zorder=10,
-                    label="diverged (step of the blow-up)")
-        if diverged:
-            ax.annotate("× diverged", xy=(max(d for _, d in diverged), ax.get_ylim()[1]), xytext=(6, -10),
-                        textcoords="offset points", fontsize=8, color="#a00")
+        series, target, diverged = _panel_series(impls, list(colors.known))
+        _draw_panel(ax, series, target, diverged, colors)
+        nruns = series[-1][-1]
+        seeds = f"{nruns} seed{'s' if nruns > 1 else ''}"
         ax.set_title(f"{case}" + (f" · batch {batch}" if batch is not None else "") + f" · {seeds}")
         ax.set_xlabel("optimizer step")
         ax.set_ylabel("validation loss")
     for ax in list(axes.flat)[n:]:
         ax.set_visible(False)
     nleg = _shared_legend(fig, list(axes.flat)[:n], top=False)
-    fig.suptitle("Validation loss per implementation: median over seeds, band = range over seeds", fontsize=11.5)
+    _suptitle(fig, "Validation loss per implementation: median over seeds, band = range over seeds")
     _layout(fig, nleg)
     return fig, note
 
@@ -471,7 +508,7 @@ def fig_steps_to_target(conv, colors):
     for ax in list(axes.flat)[n:]:
         ax.set_visible(False)
     nleg = _shared_legend(fig, list(axes.flat)[:n], top=False)
-    fig.suptitle("Steps to target against batch size: median over seeds, bars = bootstrap 95% interval", fontsize=11.5)
+    _suptitle(fig, "Steps to target against batch size: median over seeds, bars = bootstrap 95% interval")
     _layout(fig, nleg)
     return fig
 

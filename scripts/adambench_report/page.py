@@ -22,6 +22,7 @@ code{font-size:.92em}
 .verdict{font-size:1.25em;font-weight:600;margin:.6em 0 .3em;padding:.45em .8em;border-radius:4px}
 .verdict.pass{background:#e6f4ea;color:#0b5f1e}.verdict.fail{background:#fde8e8;color:#b00020}
 .verdict.warn{background:#fff4d6;color:#6b4e00}
+.verdict svg.mark{width:1.05em;height:1.05em;vertical-align:-.15em;margin-right:.15em}
 .banner{background:#fff4d6;border:2px solid #e0a800;padding:.45em .8em;margin:.4em 0;font-weight:600}
 """
 
@@ -107,11 +108,32 @@ def context_lines(data):
     return lines
 
 
+# The verdict's mark drawn in SVG: ✅ and ❌ exist only in colour-emoji fonts, and a browser without
+# one (a CI runner, a server) draws an empty box. summary.md keeps the emoji (GitHub draws them).
+ICONS = {
+    "pass": ("✅", '<circle cx="8" cy="8" r="8" fill="#1f883d"/><path d="M4.2 8.4l2.5 2.5 5-5.3" fill="none" stroke="#fff" '
+                  'stroke-width="2" stroke-linecap="round" stroke-linejoin="round"/>'),
+    "fail": ("❌", '<circle cx="8" cy="8" r="8" fill="#cf222e"/><path d="M5 5l6 6M11 5l-6 6" fill="none" stroke="#fff" '
+                  'stroke-width="2" stroke-linecap="round"/>'),
+    "warn": ("⚠️", '<path d="M8 .8L15.6 14.6H.4z" fill="#d4a72c" stroke="#d4a72c" stroke-linejoin="round"/>'
+                   '<path d="M8 5.6v4.4" stroke="#1b1b1b" stroke-width="1.8" stroke-linecap="round"/>'
+                   '<circle cx="8" cy="12.4" r="1.05" fill="#1b1b1b"/>'),
+}
+
+
+def verdict_html(verdict):
+    """The verdict paragraph: the level's mark as inline SVG, then the line without its emoji."""
+    emoji, icon = ICONS[verdict.level]
+    text = verdict.line[len(emoji):].lstrip() if verdict.line.startswith(emoji) else verdict.line
+    return (f'<p class="verdict {verdict.level}" id="verdict"><svg class="mark" viewBox="0 0 16 16" role="img" '
+            f'aria-label="{verdict.level}">{icon}</svg> {html.escape(text)}</p>')
+
+
 def render_html(title, verdict, ctx, sections):
     h = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
          '<meta name="viewport" content="width=device-width, initial-scale=1">',
          f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>",
-         f'<p class="verdict {verdict.level}" id="verdict">{html.escape(verdict.line)}</p>']
+         verdict_html(verdict)]
     h += [f'<p class="banner">⚠️ {html.escape(b)}</p>' for b in verdict.banners]
     h += [f"<h1>{html.escape(title)}</h1>", '<div class="meta">']
     for kind, path, line in ctx:

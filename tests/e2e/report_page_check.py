@@ -9,10 +9,15 @@ Chromium starts twice whatever the number of pages (each start costs seconds on 
   2. --screenshot of a second harness with the pages side by side, each iframe as tall as its page,
      so each figure's region of pixels can be checked for ink and colour.
 A figure passes when it is laid out at a readable size, holds many visible SVG elements (coloured
-data series among them), and its region of the screenshot is not blank.
+data series among them), its region of the screenshot is not blank, and its layout is clean: no
+two texts closer than 2 px, no legend over a text outside it, no data line whose drawing reaches
+past the axes it is clipped to. The page's verdict mark passes when the middle of its box has ink
+(a glyph no installed font has is drawn as an empty box).
 
-Prints one line per figure: "NAME: drawn FIG: ..." or "NAME: NOT DRAWN FIG: why", and
-"NAME: unexpected figures [...]" for figures the page has but the command line does not name.
+Prints one line per figure: "NAME: drawn FIG: ..." or "NAME: NOT DRAWN FIG: why", one line per
+layout problem: "NAME: BAD LAYOUT FIG: what", "NAME: verdict mark drawn (...)" or
+"NAME: VERDICT MARK NOT DRAWN: why", and "NAME: unexpected figures [...]" for figures the page has
+but the command line does not name.
 Writes WORKDIR/NAME.probe.json (the measurements). Exit 0 when every page passes, 1 when some
 figure is not drawn, 2 when the check itself could not run.
 """
@@ -57,6 +62,32 @@ def url(p):
 MEASURE = r"""
 function sat(c){var m=/rgba?\(([\d.]+),\s*([\d.]+),\s*([\d.]+)(?:,\s*([\d.]+))?/.exec(c||"");
   if(!m||(m[4]!==undefined&&+m[4]===0))return 0;var v=[+m[1],+m[2],+m[3]];return Math.max.apply(0,v)-Math.min.apply(0,v);}
+// Layout of one matplotlib SVG (ids text_N, legend_N, line2d_N, prefixed by the page): texts that
+// overlap each other, legends over a text outside them, and data lines whose drawing reaches past
+// the axes they are clipped to (the clip hides the rest: a line that runs off its panel).
+function label(g){var w=g.ownerDocument.createTreeWalker(g,NodeFilter.SHOW_COMMENT),t=[],n;
+  while((n=w.nextNode()))t.push(n.nodeValue.trim());return t.join(" / ")||g.id;}
+function box(e){var b=e.getBoundingClientRect();return {l:b.left,t:b.top,r:b.right,b:b.bottom};}
+// Boxes closer than `gap` px (negative: overlapping by more than -gap). Two texts must be 2 px
+// apart: a suptitle whose descenders touch the panel titles below it reads as one smudge.
+function near(a,b,gap){return Math.min(a.r,b.r)-Math.max(a.l,b.l)>-gap&&Math.min(a.b,b.b)-Math.max(a.t,b.t)>-gap;}
+function layout(svg,doc){
+  var texts=[],legends=[],o={text_overlaps:[],legend_overlaps:[],lines_outside:[],texts:0,lines:0};
+  svg.querySelectorAll("g[id]").forEach(function(g){
+    if(/(^|-)text_\d+$/.test(g.id))texts.push({g:g,r:box(g),name:label(g)});
+    else if(/(^|-)legend_\d+$/.test(g.id))legends.push({g:g,r:box(g)});});
+  o.texts=texts.length;
+  for(var i=0;i<texts.length;i++)for(var j=i+1;j<texts.length;j++)
+    if(near(texts[i].r,texts[j].r,2))o.text_overlaps.push([texts[i].name,texts[j].name]);
+  legends.forEach(function(L){texts.forEach(function(T){if(!L.g.contains(T.g)&&near(L.r,T.r,-1))o.legend_overlaps.push(T.name);});});
+  svg.querySelectorAll("path[clip-path]").forEach(function(p){
+    if(!/(^|-)line2d_\d+$/.test(p.parentNode.id||""))return;
+    var m=/url\(#([^)]+)\)/.exec(p.getAttribute("clip-path")),c=m&&doc.getElementById(m[1]),rc=c&&c.querySelector("rect");
+    if(!rc)return;o.lines++;
+    var x=+rc.getAttribute("x"),y=+rc.getAttribute("y"),w=+rc.getAttribute("width"),h=+rc.getAttribute("height"),b=p.getBBox();
+    var out=Math.max(x-b.x,y-b.y,b.x+b.width-x-w,b.y+b.height-y-h);
+    if(out>1)o.lines_outside.push([p.parentNode.id,Math.round(out)]);});
+  return o;}
 function measure(doc,win){
   var out={doc_h:doc.documentElement.scrollHeight,figures:{},tables:[],text:doc.body.innerText.slice(0,2000)};
   doc.querySelectorAll("figure[data-figure]").forEach(function(f){
@@ -67,7 +98,14 @@ function measure(doc,win){
       if((b.width>0||b.height>0)&&b.right>=r.left-1&&b.left<=r.right+1&&b.bottom>=r.top-1&&b.top<=r.bottom+1){
         o.visible++;if(e.tagName==="use")o.glyphs++;
         var s=win.getComputedStyle(e);if(sat(s.stroke)>60||sat(s.fill)>60)o.colored++;}});
+    if(svg)o.layout=layout(svg,doc);
     out.figures[f.getAttribute("data-figure")]=o;});
+  var v=doc.getElementById("verdict");
+  if(v&&v.firstChild){var first=v.firstChild,vr;
+    if(first.nodeType===1)vr=first.getBoundingClientRect();
+    else{var rg=doc.createRange(),cp=first.nodeValue.codePointAt(0);rg.setStart(first,0);rg.setEnd(first,cp>0xffff?2:1);vr=rg.getBoundingClientRect();}
+    out.verdict={x:vr.left+win.scrollX,y:vr.top+win.scrollY,w:vr.width,h:vr.height,mark:first.nodeType===1?first.tagName:first.nodeValue.slice(0,2),
+      background:win.getComputedStyle(v).backgroundColor};}
   doc.querySelectorAll("table").forEach(function(t){out.tables.push(Array.from(t.rows).map(function(tr){
     return Array.from(tr.cells).map(function(c){return c.textContent.trim();});}));});
   return out;}
@@ -105,6 +143,36 @@ png = os.path.join(work, "pages.png")
 chromium(f"--window-size={WIDTH * len(pages)},{max(heights)}", "--screenshot=" + png, url(harness))
 shot = Image.open(png).convert("RGB")
 
+
+
+def layout_problems(f):
+    """What the browser's layout of a figure shows wrong: overlapping texts (a title on a title),
+    a legend on a text, a data line drawn past its axes."""
+    lay = (f or {}).get("layout")
+    if not lay:
+        return []
+    out = [f"text '{a}' overlaps (or touches) text '{b}'" for a, b in lay["text_overlaps"]]
+    out += [f"the legend covers text '{t}'" for t in lay["legend_overlaps"]]
+    out += [f"{line} runs {d} units past its axes (the clip hides it: the line leaves the panel)" for line, d in lay["lines_outside"]]
+    return out
+
+
+def verdict_mark_problem(probe, shot, k):
+    """None when the verdict's first mark is drawn: ink over the middle of its box. A glyph no font
+    has (✅ without an emoji font) is drawn as an empty box: ink on its outline only."""
+    v = probe.get("verdict")
+    if v is None:
+        return "the page has no #verdict"
+    if v["w"] < 6 or v["h"] < 6:
+        return f"laid out at {v['w']:.0f}x{v['h']:.0f} px"
+    x0, y0 = k * WIDTH + v["x"], v["y"]
+    mid = shot.crop((int(x0 + 0.3 * v["w"]), int(y0 + 0.3 * v["h"]), int(x0 + 0.7 * v["w"] + 1), int(y0 + 0.7 * v["h"] + 1)))
+    px = np.asarray(mid, dtype=np.float32) / 255.0
+    bg = np.array([float(c) for c in re.findall(r"[\d.]+", v["background"])[:3]], dtype=np.float32) / 255.0
+    ink = (np.abs(px - bg).max(axis=2) > 0.25).mean() if px.size and len(bg) == 3 else 0.0
+    return None if ink >= 0.3 else f"'{v['mark']}' has ink on {ink:.0%} of the middle of its box (an empty box: no font has the glyph?)"
+
+
 bad = 0
 for k, ((name, _, figs), probe) in enumerate(zip(pages, probes)):
     for fig in figs:
@@ -137,6 +205,15 @@ for k, ((name, _, figs), probe) in enumerate(zip(pages, probes)):
         if why:
             print(f"{name}: NOT DRAWN {fig}: {why}")
             bad += 1
+        for problem in layout_problems(f):
+            print(f"{name}: BAD LAYOUT {fig}: {problem}")
+            bad += 1
+    why = verdict_mark_problem(probe, shot, k)
+    if why:
+        print(f"{name}: VERDICT MARK NOT DRAWN: {why}")
+        bad += 1
+    elif "verdict" in probe:
+        print(f"{name}: verdict mark drawn ({probe['verdict']['mark']})")
     extra = sorted(set(probe["figures"]) - set(figs))
     if extra:
         print(f"{name}: unexpected figures {extra}")

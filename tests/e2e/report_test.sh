@@ -3,10 +3,13 @@
 # convergence fixtures (tests/fixtures/, made by `adambench speed` and `adambench converge`) go
 # into one report, which headless Chromium then renders (report_page_check.py). A figure passes only
 # if the browser lays it out at a real size, draws many visible SVG elements in it (coloured data
-# series among them), and the screenshot of its region is not blank. A deliberately broken copy of
-# the page (one figure emptied, one hidden, one with invisible data, one removed) must fail the same
-# check on exactly those four figures, so the check is known to bite. Chromium starts twice in all:
-# every page is checked in one measuring run and one screenshot.
+# series among them), and the screenshot of its region is not blank; its layout must be clean (no
+# text on another, no legend on a text, no line drawn past its axes), and the verdict's mark must be
+# drawn (not an empty box). A deliberately broken copy of the page (one figure emptied, one hidden,
+# one with invisible data, one removed) must fail the same check on exactly those four figures, and
+# a misplaced copy (a title on titles, a line past its axes, a legend on labels, the mark as an
+# emoji) on exactly those, so the checks are known to bite. Chromium starts twice in all: every
+# page is checked in one measuring run and one screenshot.
 #   report_test.sh CLI EXPECT
 CLI=$1 EXPECT=$2
 source "$(dirname "$0")/lib.sh"
@@ -18,7 +21,31 @@ CHROME=$(command -v chromium || command -v chromium-browser || true)
 # Inputs: a real agreement run and the stored fixtures.
 mkdir -p "$tmp/in"
 check "agree smoke run for the report" 0 -- "$CLI" agree smoke --quiet --out "$tmp/in/agree"
-cp "$FIX/speed.json" "$tmp/in/speed.json"
+# The speed fixture as a run at 1 and 2 threads (its rows copied as 2-thread rows: the probe at half
+# the time, the implementations at 0.7x, so 0.71x the fraction of the limit) on a machine with a
+# 32 MiB last-level cache: twice the series, whose legend sat on the "fill the last-level cache"
+# note when it was drawn inside the panel.
+$PY - "$FIX/speed.json" "$tmp/in/speed.json" <<'PY'
+import copy, json, sys
+d = json.load(open(sys.argv[1]))
+two = []
+for b in d["benchmarks"]:
+    b2 = copy.deepcopy(b)
+    for k in ("name", "run_name"):
+        b2[k] = b2[k].replace("/threads:1/", "/threads:2/")
+    b2["threads"] = 2
+    f = 0.5 if b["name"].startswith("probe/") else 0.7
+    if b2.get("aggregate_name") != "cv":
+        for k in ("real_time", "cpu_time"):
+            b2[k] *= f
+        for k in ("params_per_second", "bytes_per_second"):
+            if k in b2:
+                b2[k] /= f
+    two.append(b2)
+d["benchmarks"] += two
+d["context"].update({"adambench.thread_counts": "1,2", "adambench.last_level_cache_bytes": 32 << 20})
+json.dump(d, open(sys.argv[2], "w"))
+PY
 cp -r "$FIX/converge" "$tmp/in/converge"
 
 ALL="loss-curves steps-to-target speed-size speed-models agree-error"
@@ -62,28 +89,50 @@ assert s.count("<figure") == src.count("<figure") - 1 and "visibility:hidden" in
 open(sys.argv[2], "w").write(s)
 PY
 
+# A copy of the full page with its layout broken four ways, every figure still drawn: the grid's
+# title moved onto the first row's panel titles, a line of the loss curves drawn far past its axes
+# (hidden by the clip), the speed legend moved onto the axis labels, and the verdict's mark as the
+# ✅ character (no font here has it: Chromium draws an empty box).
+$PY - "$tmp/out/index.html" "$tmp/out/misplaced.html" <<'PY'
+import re, sys
+s = open(sys.argv[1]).read()
+s, n1 = re.subn(r'(<g id="loss-curves-text_\d+")(>\s*<!-- Validation loss per)', r'\1 transform="translate(0 20)"\2', s, count=1)
+lines = list(re.finditer(r'<g id="loss-curves-line2d_\d+">\s*<path d="([^"]*)" clip-path=', s))
+s = s[:lines[-1].end(1)] + "L 0 -1000" + s[lines[-1].end(1):]
+s, n2 = re.subn(r'(<g id="speed-size-legend_1")>', r'\1 transform="translate(0 -40)">', s, count=1)
+s, n3 = re.subn(r'<svg class="mark".*?</svg> ', "✅ ", s, count=1, flags=re.S)
+assert n1 == n2 == n3 == 1, (n1, n2, n3)
+open(sys.argv[2], "w").write(s)
+PY
+
 if [ -z "$CHROME" ]; then
   echo "FAIL chromium is not installed (scripts/setup.sh installs the Debian package chromium)"; fails=$((fails+1))
 else
   B=$tmp/browser
   LIST=$(echo $ALL | tr ' ' ',')
   $PY "$root/tests/e2e/report_page_check.py" "$CHROME" "$B" "full=$tmp/out/index.html=$LIST" \
-    "agree_only=$tmp/agree_only/index.html=agree-error" "broken=$tmp/out/broken.html=$LIST" >"$B.out" 2>&1
+    "agree_only=$tmp/agree_only/index.html=agree-error" "broken=$tmp/out/broken.html=$LIST" \
+    "misplaced=$tmp/out/misplaced.html=$LIST" >"$B.out" 2>&1
   echo $? >"$B.rc"
   sed 's/^/     /' "$B.out"
   assert "the browser check ran, and found the broken page (exit 1)" grep -qx 1 "$B.rc"
-  assert "Chromium draws every figure of the full report" bash -c "for f in $ALL; do grep -q \"^full: drawn \$f:\" '$B.out' || exit 1; done; ! grep -q '^full: \(NOT\|unexpected\)' '$B.out'"
-  assert "Chromium draws the one figure of the agreement-only report" bash -c "grep -q '^agree_only: drawn agree-error:' '$B.out' && ! grep -q '^agree_only: \(NOT\|unexpected\)' '$B.out'"
+  assert "Chromium draws every figure of the full report, laid out cleanly, and the verdict's mark" bash -c "for f in $ALL; do grep -q \"^full: drawn \$f:\" '$B.out' || exit 1; done; grep -q '^full: verdict mark drawn' '$B.out' && ! grep -q '^full: \(NOT\|BAD\|VERDICT\|unexpected\)' '$B.out'"
+  assert "Chromium draws the one figure of the agreement-only report" bash -c "grep -q '^agree_only: drawn agree-error:' '$B.out' && grep -q '^agree_only: verdict mark drawn' '$B.out' && ! grep -q '^agree_only: \(NOT\|BAD\|VERDICT\|unexpected\)' '$B.out'"
   assert "the browser check fails on an emptied figure" grep -q "^broken: NOT DRAWN speed-size: not drawn" "$B.out"
   assert "the browser check fails on a hidden figure" grep -q "^broken: NOT DRAWN loss-curves: blank" "$B.out"
   assert "the browser check fails on a figure whose data series are not visible" grep -q "^broken: NOT DRAWN steps-to-target" "$B.out"
   assert "the browser check fails on a page missing a figure" grep -q "^broken: NOT DRAWN agree-error: no <figure" "$B.out"
   assert "the broken page's intact figure still passes (the failures are the broken figures' own)" grep -q "^broken: drawn speed-models:" "$B.out"
+  assert "the layout check fails on a title on the panel titles" grep -q "^misplaced: BAD LAYOUT loss-curves: text 'logreg · batch 16 · 3 seeds' overlaps (or touches) text 'Validation loss per" "$B.out"
+  assert "the layout check fails on a line drawn past its axes" grep -q "^misplaced: BAD LAYOUT loss-curves: loss-curves-line2d_[0-9]* runs [0-9]* units past its axes" "$B.out"
+  assert "the layout check fails on a legend over text" grep -q "^misplaced: BAD LAYOUT speed-size: the legend covers text 'parameters per step" "$B.out"
+  assert "the verdict check fails on a mark drawn as an empty box" grep -q "^misplaced: VERDICT MARK NOT DRAWN: '✅ ' has ink on" "$B.out"
+  assert "the misplaced page's other figures pass (the failures are the planted ones)" bash -c "[ \$(grep -c '^misplaced: BAD LAYOUT' '$B.out') = \$(grep -c '^misplaced: BAD LAYOUT \(loss-curves\|speed-size\)' '$B.out') ] && for f in steps-to-target speed-models agree-error; do grep -q \"^misplaced: drawn \$f:\" '$B.out' || exit 1; done"
   assert "the rendered page opens with summary.md's first line, the verdict" $PY - "$B/full.probe.json" "$tmp/out/summary.md" <<'PY'
 import json, sys
 text, first = json.load(open(sys.argv[1]))["text"], open(sys.argv[2], encoding="utf-8").readline().strip()
-assert first.startswith(("✅", "❌", "⚠️")), first
-assert text.lstrip().startswith(first), (text[:200], first)
+emoji = next(e for e in ("✅", "❌", "⚠️") if first.startswith(e))
+assert text.lstrip().startswith(first[len(emoji):].lstrip()), (text[:200], first)  # the page draws the mark in SVG
 PY
   assert "the verdict table counts match agree.json" $PY - "$B/full.probe.json" "$tmp/in/agree/agree.json" <<'PY'
 import json, sys

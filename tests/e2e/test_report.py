@@ -344,8 +344,13 @@ class VerdictAndSummary(Tmp):
         self.assertTrue(first.startswith(start), first)
         body = page[page.index("<body>") + len("<body>"):].lstrip()
         self.assertTrue(body.startswith('<p class="verdict'), body[:200])
+        # The page draws the mark in SVG (a browser without an emoji font shows ✅ as an empty box).
+        emoji, level = next((e, lv) for e, lv in (("✅", "pass"), ("❌", "fail"), ("⚠️", "warn")) if first.startswith(e))
+        head = body[:body.index("</p>")]
+        self.assertIn(f'<svg class="mark" viewBox="0 0 16 16" role="img" aria-label="{level}">', head)
+        self.assertNotIn(emoji, head)
         import html
-        self.assertIn(html.escape(first), body[:len(first) + 200])
+        self.assertTrue(head.endswith("</svg> " + html.escape(first[len(emoji):].lstrip())), head[-300:])
         return first
 
     def test_pass_fail_and_nothing_checked(self):

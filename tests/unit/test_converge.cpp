@@ -6,13 +6,21 @@
 #include "workloads/mnist_idx.h"
 #include "workloads/workload.h"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <dlfcn.h>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <numeric>
 #include <sstream>
+#include <thread>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 using namespace adambench;
 namespace fs = std::filesystem;
@@ -347,4 +355,49 @@ expect = "target"
   o.impls = {};
   o.case_filter = {"zzz"};
   CHECK_THROWS_WITH(run_converge(suite, default_registry(), o), Catch::Contains("no case matches"));
+}
+
+// --threads must reach OpenBLAS's own pool (Debian's LibTorch multiplies linear layers with it):
+// at::set_num_threads alone left a second OpenBLAS thread spinning in a --threads 1 run.
+TEST_CASE("converge: a LibTorch workload's threads reach OpenBLAS's pool", "[converge][workloads][fmnist]") {
+  using get_fn = int (*)();
+  using set_fn = void (*)(int);
+  auto get = reinterpret_cast<get_fn>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+  auto set = reinterpret_cast<set_fn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+  INFO("LibTorch's BLAS is not OpenBLAS here (scripts/setup.sh installs libopenblas0-pthread)");
+  REQUIRE(get != nullptr);
+  REQUIRE(set != nullptr);
+  set(2);  // as OpenBLAS starts on a machine with 2 or more cores
+  INFO("OpenBLAS runs " << get() << " thread(s) before the workload is made");
+  REQUIRE(get() == static_cast<int>(std::min(2u, std::max(1u, std::thread::hardware_concurrency()))));
+  auto w = default_workloads().at("mlp").make(spec("mlp", {{"val", 100}}), 0, 1);
+  CHECK(get() == 1);
+}
+
+// Evaluation batches allocate activations above glibc's 32 MiB mmap limit; training keeps freed
+// memory in the heap so they are not faulted in afresh every evaluation (docs/tuning.md).
+TEST_CASE("converge: training keeps freed memory in the heap", "[converge][runner]") {
+#ifdef __GLIBC__
+  auto suite = parse_converge_suite(R"(
+[converge]
+impls = ["eigen"]
+[[converge.case]]
+workload = "quadratic"
+batch_sizes = [8]
+steps = 1
+)", "t.toml");
+  converge_options o;
+  o.quiet = true;
+  REQUIRE(compute_converge(suite, default_registry(), o).runs.size() == 1);
+  constexpr std::size_t big = std::size_t{64} << 20;
+  const std::size_t mapped0 = mallinfo2().hblkhd;
+  void* p = std::malloc(big);
+  REQUIRE(p != nullptr);
+  std::memset(p, 1, big);
+  CHECK(mallinfo2().hblkhd == mapped0);  // from the heap, not a fresh mapping
+  std::free(p);
+  CHECK(mallinfo2().fordblks >= big);  // kept for the next evaluation, not handed back
+#else
+  WARN("not glibc: training leaves the allocator's settings alone, nothing to check");
+#endif
 }
