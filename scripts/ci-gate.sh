@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The one entry point of CI: .github/workflows/adambench.yml and scripts/slurm/full-suite.sbatch
-# call it, and a ctest (ci.gate) runs it end to end in light mode. Usage:
+# The one entry point of CI: .github/workflows/adambench.yml and the Slurm scripts (scripts/slurm/)
+# call it, and a ctest (ci.gate) runs it end to end in light mode (docs/sharding.md). Usage:
 #
 #   scripts/ci-gate.sh build              configure and build (scripts/setup.sh)
 #   scripts/ci-gate.sh test               every ctest except this script's own (scripts/test.sh)
@@ -9,8 +9,11 @@
 #                                         report in OUT/report, verdict in OUT/verdict.md
 #   scripts/ci-gate.sh baselines DIR      write the baselines `pr` compares with (what
 #                                         scripts/update-baselines.sh does for reports/baselines)
-#   scripts/ci-gate.sh shard I N OUT      slice I of N of the full suite into OUT/shard-I-of-N/
-#   scripts/ci-gate.sh merge OUT          join OUT/shard-*-of-N/ into OUT/merged/, report, verdict
+#   scripts/ci-gate.sh shard I N OUT      slice I of N of the full suite into OUT/shard-I-of-N/ (emptied
+#                                         first), with status.txt: run id, job, state, exit code
+#   scripts/ci-gate.sh merge OUT N        join this run's OUT/shard-{1..N}-of-N/ into OUT/merged/ (emptied
+#                                         first), report, verdict naming each missing, failed or
+#                                         cancelled shard
 #   scripts/ci-gate.sh history OUT DB     append OUT/merged/ to the history file DB, `history check`
 #                                         it, trend report in OUT/history/report (docs/history.md)
 #
@@ -21,6 +24,13 @@
 #                            where its curves are reproducible)
 #   ADAMBENCH_CI_AGREE_ARGS  extra arguments for `agree` (e.g. "--impl eigen")
 #   ADAMBENCH_CI_LIGHT=1     tests/ci/light.toml instead of the ci/smoke/full suites (ctest ci.gate)
+#   ADAMBENCH_RUN_ID         shard, merge (required): the run, the same for every shard and its merge
+#                            (the workflow: github.run_id-run_attempt; Slurm: the array job id). The
+#                            runners write it into their results; merge takes pieces of this run only,
+#                            so a piece an earlier run left in OUT counts as missing, never as present
+#   ADAMBENCH_JOB_ID         shard: the scheduler's name for this task, kept in status.txt (e.g. 812_3)
+#   ADAMBENCH_SHARD_JOBS     merge: a file of "I JOB STATE EXIT" lines, the scheduler's account of
+#                            each shard (scripts/slurm/merge.sbatch writes it), shown in the verdict
 #   GITHUB_STEP_SUMMARY      when set (GitHub Actions), the verdict is appended to it
 #
 # Exit codes are adambench's: 0 pass, 1 regression or disagreement, 2 bad input, 3 nothing
@@ -47,6 +57,11 @@ else
 fi
 
 die() { echo "ci-gate.sh: $*" >&2; exit 2; }
+need_run_id() {  # need_run_id SUBCOMMAND: ADAMBENCH_RUN_ID set and well formed, or exit 2
+  [ -n "${ADAMBENCH_RUN_ID:-}" ] || die "$1: set ADAMBENCH_RUN_ID, the same for every shard of one run and its merge (the workflow uses github.run_id-run_attempt, scripts/slurm/submit.sh the array job id)"
+  [[ $ADAMBENCH_RUN_ID =~ ^[A-Za-z0-9._:+-]{1,100}$ ]] || die "$1: ADAMBENCH_RUN_ID '$ADAMBENCH_RUN_ID': expected at most 100 of A-Z a-z 0-9 . _ : + -"
+  export ADAMBENCH_RUN_ID
+}
 worst=0
 note() {  # note RC: keep the most severe exit code
   local rc=$1 r
@@ -63,6 +78,70 @@ run() {  # run LABEL CMD...: run a step, log its exit code to $status_file, keep
   note "$rc"
   return 0
 }
+step() {  # step LABEL CMD...: `run` for shards: in the background, so that a TERM (scancel, a
+  # cancelled job) is heard at once; a cancelled shard runs no further step
+  local label=$1 rc again; shift
+  [ "$cancelled" = 0 ] || return 0
+  echo "== $label: $*"
+  "$@" & child=$!
+  wait "$child"; rc=$?
+  if [ "$cancelled" = 1 ] && [ "$rc" -gt 128 ]; then  # wait was cut short: the step's own code, once it has stopped
+    wait "$child"; again=$?; [ "$again" = 127 ] || rc=$again
+  fi
+  child=
+  echo "$label $rc" >>"$status_file"
+  note "$rc"
+}
+shard_status() {  # shard_status DIR STATE EXIT: DIR/status.txt, written whole (what `merge` reads)
+  printf 'run_id=%s\nshard=%s\njob=%s\nstate=%s\nexit=%s\n' "$ADAMBENCH_RUN_ID" "$i/$n" "${ADAMBENCH_JOB_ID:--}" "$2" "$3" >"$1/.status.tmp" &&
+    mv -f "$1/.status.tmp" "$1/status.txt"
+}
+read_status() {  # read_status DIR: run, state, code and job from DIR/status.txt (empty: none)
+  local key val
+  run="" state="" code="" job=-
+  [ -f "$1/status.txt" ] || return 0
+  while IFS='=' read -r key val; do
+    case $key in run_id) run=$val ;; state) state=$val ;; exit) code=$val ;; job) job=$val ;; esac
+  done <"$1/status.txt"
+  [ "$run" = "$ADAMBENCH_RUN_ID" ] || job=-   # another run's job, not this one's
+}
+shard_fault() {  # shard_fault K N DIR: sets `what`, what is wrong with shard K of this run (empty:
+  # nothing); its steps go to $status_file, their codes to `note`
+  what=""
+  if [ "$run" != "$ADAMBENCH_RUN_ID" ]; then
+    state=missing code=- what="missing: no result of run $ADAMBENCH_RUN_ID${run:+ (its folder holds a result of run $run)}"
+    echo "shard-$1/$2:missing 2" >>"$status_file"; note 2
+    return
+  fi
+  mine+=("$1")
+  [ ! -f "$3/steps.txt" ] || while read -r label rc; do echo "shard-$1/$2:$label $rc" >>"$status_file"; note "$rc"; done <"$3/steps.txt"
+  case $state in
+    done) [ "$code" = 0 ] || what="exit $code" ;;
+    cancelled) what="cancelled, exit $code" ;;
+    *) what="killed before it recorded its end (status: $state)"; echo "shard-$1/$2:killed 4" >>"$status_file"; note 4 ;;
+  esac
+}
+account_shards() {  # account_shards OUT N: each shard's run, state and exit (status.txt, and the
+  # scheduler's "I JOB STATE EXIT" line in ADAMBENCH_SHARD_JOBS); prints the Markdown that names
+  # each shard that is not a clean finish of this run, then a table of all. Sets mine and bad.
+  local out=$1 n=$2 k run state code job sched sched_job what table
+  mine=() bad=0
+  table="| shard | job | state | exit | scheduler |"$'\n'"|---|---|---|---|---|"
+  for ((k = 1; k <= n; k++)); do
+    read_status "$out/shard-$k-of-$n"
+    sched="" sched_job=""
+    [ -z "${ADAMBENCH_SHARD_JOBS:-}" ] || read -r sched_job sched < <(awk -v k="$k" '$1 == k { print $2, $3, $4 }' "$ADAMBENCH_SHARD_JOBS" 2>/dev/null)
+    [ -z "$sched_job" ] || job=$sched_job
+    shard_fault "$k" "$n" "$out/shard-$k-of-$n"
+    if [ -z "$what" ] && [ -n "$sched" ] && [ "${sched%% *}" != COMPLETED ]; then
+      what="the scheduler says $sched"; echo "shard-$k/$n:scheduler 4" >>"$status_file"; note 4
+    fi
+    [ -z "$what" ] || { bad=$((bad + 1)); echo "- shard $k/$n (job $job): $what${sched:+; scheduler: $sched}"; }
+    table+=$'\n'"| $k/$n | $job | $state | ${code:--} | ${sched:--} |"
+  done
+  [ "$bad" = 0 ] || echo
+  echo "$table"
+}
 verdict_line() {
   case $1 in
     0) echo "✅ adambench gate: pass" ;;
@@ -72,24 +151,29 @@ verdict_line() {
     *) echo "❌ adambench gate: could not run (exit $1: bad input or environment)" ;;
   esac
 }
+embed() {  # embed FILE: at most 20,000 characters of it; inside a red verdict, no part of it says ✅
+  if [ "$worst" = 0 ]; then head -c 20000 "$1"; else head -c 20000 "$1" | sed 's/✅/⚠️ (part of a red verdict)/g'; fi
+}
+headline="" preface=""  # merge: the verdict's first line and what follows it when shards are missing
 publish() {  # publish OUT: OUT/verdict.md, and the job summary on GitHub
   local out=$1
   {
-    verdict_line "$worst"
+    if [ -n "$headline" ]; then echo "$headline"; else verdict_line "$worst"; fi
+    [ -z "$preface" ] || { echo; cat "$preface"; }
     echo
     echo "| step | exit |"
     echo "|---|---|"
     while read -r label rc; do echo "| $label | $rc |"; done <"$status_file"
     for md in "$out"/*.md; do
       [ -f "$md" ] && [ "$(basename "$md")" != verdict.md ] || continue
-      echo; echo "<details><summary>$(basename "$md")</summary>"; echo; head -c 20000 "$md"; echo; echo "</details>"
+      echo; echo "<details><summary>$(basename "$md")</summary>"; echo; embed "$md"; echo; echo "</details>"
     done
     if [ -f "$out/report/summary.md" ]; then
-      echo; echo "<details><summary>report summary</summary>"; echo; head -c 20000 "$out/report/summary.md"; echo; echo "</details>"
+      echo; echo "<details><summary>report summary</summary>"; echo; embed "$out/report/summary.md"; echo; echo "</details>"
     fi
   } >"$out/verdict.md"
   head -c 60000 "$out/verdict.md" >>"${GITHUB_STEP_SUMMARY:-/dev/null}"
-  verdict_line "$worst"
+  if [ -n "$headline" ]; then echo "$headline"; else verdict_line "$worst"; fi
 }
 
 [ -x "$bin" ] || [ "${1:-}" = build ] || [ "${1:-}" = test ] || { echo "ci-gate.sh: no adambench binary at $bin (run: scripts/ci-gate.sh build)" >&2; exit 4; }
@@ -131,33 +215,51 @@ case "${1:-}" in
 
   shard)
     [ $# = 4 ] || die "usage: ci-gate.sh shard I N OUT"
-    i=$2 n=$3; out=$4/shard-$i-of-$n; mkdir -p "$out" || exit 4
+    i=$2 n=$3
+    [[ $i =~ ^[1-9][0-9]{0,5}$ && $n =~ ^[1-9][0-9]{0,5}$ ]] && [ "$i" -le "$n" ] || die "shard: expected I N with 1 <= I <= N (got '$i' '$n')"
+    need_run_id shard
+    # The folder holds this run's results only: what an earlier run left there must never be
+    # taken for this shard's if it dies before writing its own.
+    out=$4/shard-$i-of-$n; rm -rf "$out" && mkdir -p "$out" || exit 4
     status_file=$out/steps.txt; : >"$status_file"
-    run agree "$bin" --threads "$threads" agree "$full" --shard "$i/$n" --quiet --out "$out/agree" "${agree_args[@]}"
-    run converge "$bin" --threads 1 converge "$full" --shard "$i/$n" --quiet --out "$out/converge"
-    run speed "$bin" --threads "$threads" speed "$full" --shard "$i/$n" --out "$out/speed" "${speed_args[@]}"
-    echo "shard $i/$n: $(verdict_line "$worst")"
+    cancelled=0 child=
+    shard_status "$out" running -
+    trap 'cancelled=1; shard_status "$out" cancelled 130; [ -z "$child" ] || kill -TERM "$child" 2>/dev/null' TERM INT
+    step agree "$bin" --threads "$threads" agree "$full" --shard "$i/$n" --quiet --out "$out/agree" "${agree_args[@]}"
+    step converge "$bin" --threads 1 converge "$full" --shard "$i/$n" --quiet --out "$out/converge"
+    step speed "$bin" --threads "$threads" speed "$full" --shard "$i/$n" --out "$out/speed" "${speed_args[@]}"
+    state=done
+    if [ "$cancelled" = 1 ]; then state=cancelled; echo "cancelled 130" >>"$status_file"; note 130; fi
+    shard_status "$out" "$state" "$worst"
+    echo "shard $i/$n of run $ADAMBENCH_RUN_ID: $(verdict_line "$worst")"
     exit "$worst" ;;
 
   merge)
-    [ $# = 2 ] || die "usage: ci-gate.sh merge OUT"
-    out=$2; merged=$out/merged; mkdir -p "$merged" || exit 4
+    [ $# = 3 ] || die "usage: ci-gate.sh merge OUT N"
+    out=$2 n=$3
+    [[ $n =~ ^[1-9][0-9]{0,5}$ ]] || die "merge: N must be the run's shard count (got '$n')"
+    need_run_id merge
+    merged=$out/merged; rm -rf "$merged" && mkdir -p "$merged" || exit 4  # nothing of an earlier merge stays
     status_file=$merged/steps.txt; : >"$status_file"
-    shopt -s nullglob
-    shards=("$out"/shard-*-of-*)
-    [ ${#shards[@]} -gt 0 ] || die "no $out/shard-I-of-N folders to merge"
-    while read -r label rc; do echo "$label $rc" >>"$status_file"; note "$rc"; done < <(cat "${shards[@]/%//steps.txt}" 2>/dev/null)
+    preface=$merged/shards.txt
+    account_shards "$out" "$n" >"$preface"   # sets mine (this run's shards) and bad (shards to name)
     for kind in agree converge speed; do
-      files=("$out"/shard-*-of-*/"$kind/$kind.json")
+      files=()
+      for ((k = 1; k <= n; k++)); do [ -f "$out/shard-$k-of-$n/$kind/$kind.json" ] && files+=("$out/shard-$k-of-$n/$kind/$kind.json"); done
       [ ${#files[@]} -gt 0 ] || { echo "no-$kind-pieces 2" >>"$status_file"; note 2; continue; }
       mkdir -p "$merged/$kind" || exit 4
-      # converge.json names its curves relative to itself (curves/*.csv): bring them along.
-      [ "$kind" = converge ] && for d in "$out"/shard-*-of-*/converge/curves; do cp -r "$d" "$merged/converge/" || exit 4; done
-      run "merge-$kind" "$bin" merge --out "$merged/$kind/$kind.json" "${files[@]}"
+      # converge.json names its curves relative to itself (curves/*.csv): bring this run's along.
+      if [ "$kind" = converge ]; then
+        for k in "${mine[@]}"; do [ ! -d "$out/shard-$k-of-$n/converge/curves" ] || cp -r "$out/shard-$k-of-$n/converge/curves" "$merged/converge/" || exit 4; done
+      fi
+      # Every piece there is goes in: adambench merge leaves out those of another run, and then
+      # names their shards as missing.
+      run "merge-$kind" "$bin" merge --run-id "$ADAMBENCH_RUN_ID" --out "$merged/$kind/$kind.json" "${files[@]}"
     done
     reports=()
     for kind in agree converge speed; do [ -f "$merged/$kind/$kind.json" ] && reports+=("$merged/$kind/$kind.json"); done
-    run report "$py" scripts/report.py "${reports[@]}" --out "$merged/report"
+    if [ ${#reports[@]} -gt 0 ]; then run report "$py" scripts/report.py "${reports[@]}" --out "$merged/report"; fi
+    [ "$bad" = 0 ] || headline="❌ adambench gate: $bad of $n shards of run $ADAMBENCH_RUN_ID missing, failed or cancelled (exit $worst)"
     # The history is its own subcommand (`history OUT DB`): where its file lives is the caller's choice.
     publish "$merged"
     exit "$worst" ;;
@@ -168,7 +270,7 @@ case "${1:-}" in
     status_file=$hout/steps.txt; : >"$status_file"
     inputs=()
     for kind in agree converge speed sweep; do [ -f "$merged/$kind/$kind.json" ] && inputs+=("$merged/$kind/$kind.json"); done
-    [ ${#inputs[@]} -gt 0 ] || die "no merged results in $merged (run: ci-gate.sh merge $2)"
+    [ ${#inputs[@]} -gt 0 ] || die "no merged results in $merged (run: ci-gate.sh merge $2 N)"
     run history-add "$bin" history add "${inputs[@]}" --db "$db"
     echo "== history-check: $bin history check --db $db"
     "$bin" history check --db "$db" >"$hout/history-check.txt" 2>&1; rc=$?
@@ -180,5 +282,5 @@ case "${1:-}" in
     publish "$hout"
     exit "$worst" ;;
 
-  *) die "usage: ci-gate.sh build | test | pr OUT | baselines DIR | shard I N OUT | merge OUT | history OUT DB" ;;
+  *) die "usage: ci-gate.sh build | test | pr OUT | baselines DIR | shard I N OUT | merge OUT N | history OUT DB" ;;
 esac

@@ -20,6 +20,7 @@ packages=(
   python3-venv python3-crcmod   # tests: the TensorBoard venv (scripts/tb-venv.sh), the independent CRC check
   python3-yaml   # tests/ci/test_workflow.py parses .github/workflows/adambench.yml
   python3-torch   # scripts/adambench_trace.py and its test (tests/e2e/check_test.sh)
+  slurm-wlm munge   # ctest ci.slurm: the nightly on a one-node Slurm started by the test (tests/e2e/slurm_test.sh)
 )
 missing=()
 for p in "${packages[@]}"; do

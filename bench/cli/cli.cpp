@@ -73,9 +73,11 @@ void check_out_dir(const std::filesystem::path& dir) {
   fs::remove(probe, ec);
 }
 
-// Names given with --impl must exist, and --out must be writable, before any work starts.
+// Names given with --impl must exist, --out must be writable and ADAMBENCH_RUN_ID well formed,
+// before any work starts.
 void check_before_run(const std::vector<std::string>& impls, const std::optional<std::filesystem::path>& out, const registry& reg) {
   for (auto& n : impls) reg.at(n);  // unknown names fail before any work
+  run_id();
   if (out) check_out_dir(*out);
 }
 

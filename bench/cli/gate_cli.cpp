@@ -17,7 +17,7 @@ namespace fs = std::filesystem;
 
 struct gate_cli {
   CLI::App *compare = nullptr, *merge = nullptr, *ab = nullptr, *calibrate = nullptr;
-  std::string baseline, candidate, markdown, merge_out;
+  std::string baseline, candidate, markdown, merge_out, merge_run_id;
   std::vector<std::string> merge_inputs;
   gate_options opt;
   std::string bin_a, bin_b, out_dir, noise_file;
@@ -57,6 +57,8 @@ std::shared_ptr<gate_cli> add_gate_commands(CLI::App& app) {
   g->merge = app.add_subcommand("merge", "join the pieces of a sharded run (--shard I/N, shards 1..N once each) into one result");
   g->merge->add_option("--out", g->merge_out, "merged result file")->required();
   g->merge->add_option("inputs", g->merge_inputs, "result files or folders, one kind")->required();
+  g->merge->add_option("--run-id", g->merge_run_id,
+                       "merge only pieces of this run (their ADAMBENCH_RUN_ID); a piece of another run counts as missing");
 
   g->ab = app.add_subcommand("ab", "A/B: run two builds of the harness on this machine, interleaved, then compare");
   g->ab->add_option("--a", g->bin_a, "baseline adambench binary")->required();
@@ -158,8 +160,15 @@ int run_merge(const gate_cli& g) {
   std::vector<loaded_result> parts;
   for (auto& p : g.merge_inputs)
     for (auto& r : load_results(p)) parts.push_back(std::move(r));
-  write_json_atomic(g.merge_out, checked_result(merge_results(parts), g.merge_out).json);
-  fmt::print("merged {} results into {}\n", parts.size(), g.merge_out);
+  const auto run = g.merge->count("--run-id") ? std::optional<std::string>(g.merge_run_id) : std::nullopt;
+  nlohmann::json merged = merge_results(parts, run);
+  if (selected_nothing(merged)) {
+    fmt::print(stderr, "merge: nothing checked: every one of the {} pieces selected no case; nothing written, exit 3\n", parts.size());
+    return 3;
+  }
+  const std::size_t joined = merged["merged_from"].size();
+  write_json_atomic(g.merge_out, checked_result(std::move(merged), g.merge_out).json);
+  fmt::print("merged {} results into {}\n", joined, g.merge_out);
   return 0;
 }
 

@@ -2,6 +2,7 @@
 
 #include "cli/gate_cli.h"
 #include "core/suite.h"
+#include "runners/context.h"
 #include "runners/sweep.h"
 
 namespace adambench {
@@ -50,6 +51,7 @@ std::optional<int> run_sweep_commands(sweep_cli& s, const registry& reg, int thr
   sweep_options o;
   o.conv.impls = s.impls;
   for (auto& n : o.conv.impls) reg.at(n);  // unknown names fail before any work
+  run_id();                                // so does a malformed ADAMBENCH_RUN_ID
   if (s.seeds > 0) o.conv.seed_count = s.seeds;
   o.conv.data_dir = s.data;
   o.conv.text_file = s.text;

@@ -11,6 +11,7 @@
 /// Every file is checked against its JSON Schema (schemas/) before it is read.
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -67,9 +68,14 @@ std::string gate_text(const gate_report& r);
 /// Exit status of a comparison: 1 with regressions, else 0.
 int gate_exit_code(const gate_report& r);
 
-/// Joins the shards of one `--shard I/N` run (same kind, suite, build and N; shards 1..N once each).
-/// Throws input_error naming a missing or duplicated shard.
-nlohmann::json merge_results(const std::vector<loaded_result>& parts);
+/// Joins the shards of one `--shard I/N` run (same kind, suite, build, threads, run id and N; shards
+/// 1..N once each), in shard order. With `run_id`, pieces of any other run are left out, so a stale
+/// piece counts as missing. Throws input_error naming a missing or duplicated shard, or the two
+/// runs of pieces that differ.
+nlohmann::json merge_results(const std::vector<loaded_result>& parts, const std::optional<std::string>& run_id = std::nullopt);
+/// Whether a result (a piece, or a merge of pieces) selected nothing: "empty_slice" (speed:
+/// context "adambench.empty_slice").
+bool selected_nothing(const nlohmann::json& result);
 /// Joins repeated whole runs of one build (ab, calibrate): no shard bookkeeping. Speed entries are
 /// tagged `adambench_run` (1, 2, ...) so the gate can tell the runs apart.
 nlohmann::json merge_repeats(const std::vector<loaded_result>& parts);

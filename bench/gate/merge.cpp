@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <fmt/format.h>
 #include <map>
+#include <optional>
 
 namespace adambench {
 
@@ -12,11 +13,12 @@ using nlohmann::json;
 
 namespace {
 
-// The arrays that hold one kind's results: what merging concatenates.
-std::vector<std::string> list_fields(const std::string& kind) {
+// The arrays that hold one kind's results: what merging concatenates. Speed shards also join the
+// harness's per-row summary (`adambench_rows`); repeated runs of one build keep the first run's.
+std::vector<std::string> list_fields(const std::string& kind, bool shards) {
   if (kind == "agree") return {"results"};
   if (kind == "converge") return {"runs", "aggregates", "batch_scaling", "expectations_unmet"};
-  if (kind == "speed") return {"benchmarks"};
+  if (kind == "speed") return shards ? std::vector<std::string>{"benchmarks", "adambench_rows"} : std::vector<std::string>{"benchmarks"};
   if (kind == "sweep") return {"studies", "points", "claims"};  // shards split by study
   return {};
 }
@@ -28,20 +30,21 @@ std::string str_or(const json& j, const char* key, const std::string& fallback) 
 
 // What must agree between pieces; speed keeps it as "adambench.*" strings in its context.
 struct piece_facts {
-  std::string suite, build, threads, shard;
+  std::string suite, build, threads, shard, run_id;
 };
 
 piece_facts facts_of(const loaded_result& r) {
   const json& j = r.json;
   if (r.kind == "speed") {
     const json& c = j["context"];
-    return {str_or(c, "adambench.suite", "?"), str_or(c, "adambench.build.git_commit", "?"),
-            str_or(c, "adambench.thread_counts", "?"), str_or(c, "adambench.shard", "1/1")};
+    return {str_or(c, "adambench.suite", "?"), str_or(c, "adambench.build.git_commit", "?"), str_or(c, "adambench.thread_counts", "?"),
+            str_or(c, "adambench.shard", "1/1"), str_or(c, "adambench.run_id", "")};
   }
-  piece_facts f{str_or(j, "suite", "?"), "?", "?", str_or(j, "shard", "1/1")};
+  piece_facts f{str_or(j, "suite", "?"), "?", "?", str_or(j, "shard", "1/1"), ""};
   if (auto c = j.find("context"); c != j.end() && c->is_object()) {
     if (auto b = c->find("build"); b != c->end() && b->is_object()) f.build = str_or(*b, "git_commit", "?");
     if (auto t = c->find("threads"); t != c->end() && t->is_number_integer()) f.threads = std::to_string(t->get<long long>());
+    f.run_id = str_or(*c, "run_id", "");
   }
   return f;
 }
@@ -60,8 +63,27 @@ void require_same(const loaded_result& first, const loaded_result& p, const char
     throw input_error(fmt::format("merge: {} and {} differ in {} ('{}' vs '{}')", first.path.string(), p.path.string(), what, a, b));
 }
 
-// Every piece shares kind, suite, build, threads and N; shards 1..N appear exactly once.
-void check_pieces(const std::vector<loaded_result>& parts) {
+std::string run_text(const std::string& id) { return id.empty() ? "no run id" : fmt::format("run '{}'", id); }
+
+// With a run id given, pieces of any other run are left out: they count as missing, never as
+// present. Returns the pieces kept; `stale` maps each left-out piece's shard ("I/N") to a line
+// naming it and its run, for the error that then names the missing shard.
+std::vector<loaded_result> of_run(const std::vector<loaded_result>& parts, const std::optional<std::string>& run_id,
+                                  std::map<std::string, std::string>& stale) {
+  if (!run_id) return parts;
+  std::vector<loaded_result> kept;
+  for (const auto& p : parts) {
+    const piece_facts f = facts_of(p);
+    if (f.run_id == *run_id) kept.push_back(p);
+    else stale.emplace(f.shard, fmt::format("{} is shard {} of {}", p.path.string(), f.shard, run_text(f.run_id)));
+  }
+  if (kept.empty())
+    throw input_error(fmt::format("merge: none of the {} pieces belongs to run '{}' ({})", parts.size(), *run_id, stale.begin()->second));
+  return kept;
+}
+
+// Every piece shares kind, suite, build, threads, run and N; shards 1..N appear exactly once.
+void check_pieces(const std::vector<loaded_result>& parts, const std::map<std::string, std::string>& stale) {
   const loaded_result& first = parts[0];
   const piece_facts f0 = facts_of(first);
   const int n = parse_shard_text(f0.shard, first.path.string()).second;
@@ -73,6 +95,9 @@ void check_pieces(const std::vector<loaded_result>& parts) {
     require_same(first, p, "suite", f0.suite, f.suite);
     require_same(first, p, "build (git commit)", f0.build, f.build);
     require_same(first, p, "threads", f0.threads, f.threads);
+    if (f.run_id != f0.run_id)
+      throw input_error(fmt::format("merge: shard {} ({}) is of {} but shard {} ({}) of {}: pieces of different runs", f.shard, p.path.string(),
+                                    run_text(f.run_id), f0.shard, first.path.string(), run_text(f0.run_id)));
     const auto [i, ni] = parse_shard_text(f.shard, p.path.string());
     if (ni != n)
       throw input_error(fmt::format("merge: {} is shard {} but {} is shard {}: different shard counts", p.path.string(), f.shard,
@@ -80,17 +105,24 @@ void check_pieces(const std::vector<loaded_result>& parts) {
     if (auto [it, fresh] = seen.emplace(i, p.path.string()); !fresh)
       throw input_error(fmt::format("merge: shard {}/{} given twice ({} and {})", i, n, it->second, p.path.string()));
   }
-  for (int i = 1; i <= n; ++i)
-    if (!seen.count(i)) throw input_error(fmt::format("merge: shard {}/{} is missing ({} of {} shards given)", i, n, seen.size(), n));
+  for (int i = 1; i <= n; ++i) {
+    if (seen.count(i)) continue;
+    const auto s = stale.find(fmt::format("{}/{}", i, n));
+    throw input_error(fmt::format("merge: shard {}/{} is missing ({} of {} shards{} given{})", i, n, seen.size(), n,
+                                  f0.run_id.empty() ? "" : fmt::format(" of run '{}'", f0.run_id),
+                                  s == stale.end() ? "" : "; " + s->second + ", left out"));
+  }
 }
 
-// Concatenates the result lists; summary counts add up (shards hold disjoint cases).
-json concatenate(const std::vector<loaded_result>& parts) {
-  const std::string& kind = parts[0].kind;
-  const auto fields = list_fields(kind);
-  if (fields.empty()) throw input_error(fmt::format("merge: {} results cannot be merged", kind));
-  json out = parts[0].json;
-  for (std::size_t i = 1; i < parts.size(); ++i) {
+int shard_index(const loaded_result& p) { return parse_shard_text(facts_of(p).shard, p.path.string()).first; }
+
+// Concatenates the result lists onto the head of parts[head]; summary counts add up (shards hold
+// disjoint cases).
+json concatenate(const std::vector<loaded_result>& parts, const std::vector<std::string>& fields, std::size_t head = 0) {
+  if (fields.empty()) throw input_error(fmt::format("merge: {} results cannot be merged", parts[0].kind));
+  json out = parts[head].json;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    if (i == head) continue;
     const json& p = parts[i].json;
     for (const auto& f : fields)
       if (auto it = p.find(f); it != p.end() && it->is_array())
@@ -110,12 +142,30 @@ json concatenate(const std::vector<loaded_result>& parts) {
 
 }  // namespace
 
-json merge_results(const std::vector<loaded_result>& parts) {
-  if (parts.empty()) throw input_error("merge: no inputs");
-  check_pieces(parts);
-  json out = concatenate(parts);
+bool selected_nothing(const json& result) {
+  if (auto c = result.find("context"); c != result.end() && c->is_object() && c->contains("adambench.empty_slice")) return true;
+  return result.value("empty_slice", false);
+}
+
+json merge_results(const std::vector<loaded_result>& parts_in, const std::optional<std::string>& run_id) {
+  if (parts_in.empty()) throw input_error("merge: no inputs");
+  std::map<std::string, std::string> stale;
+  std::vector<loaded_result> parts = of_run(parts_in, run_id, stale);
+  check_pieces(parts, stale);
+  // Shard order, whatever order the files came in; the head (context, suite, ...) is that of the
+  // first piece that selected something, so an empty slice's bare head never stands for the run.
+  std::stable_sort(parts.begin(), parts.end(), [](const loaded_result& a, const loaded_result& b) { return shard_index(a) < shard_index(b); });
+  std::size_t head = 0;
+  while (head + 1 < parts.size() && selected_nothing(parts[head].json)) ++head;
+  const bool nothing = selected_nothing(parts[head].json);
+  json out = concatenate(parts, list_fields(parts[0].kind, true), head);
+  const bool has_context = out.contains("context") && out["context"].is_object();
   out.erase("shard");
-  if (out.contains("context") && out["context"].is_object()) out["context"].erase("adambench.shard");
+  if (has_context) out["context"].erase("adambench.shard");
+  if (!nothing) {  // when every piece selected nothing, the merged result says so too (selected_nothing)
+    out.erase("empty_slice");
+    if (has_context) out["context"].erase("adambench.empty_slice");
+  }
   return out;
 }
 
@@ -124,7 +174,7 @@ json merge_repeats(const std::vector<loaded_result>& parts) {
   for (const auto& p : parts)
     if (p.kind != parts[0].kind)
       throw input_error(fmt::format("{}: a {} result cannot be merged with {} results", p.path.string(), p.kind, parts[0].kind));
-  if (parts[0].kind != "speed") return concatenate(parts);
+  if (parts[0].kind != "speed") return concatenate(parts, list_fields(parts[0].kind, false));
   // Each part's runs keep their own numbers, shifted past the runs of the parts before it.
   std::vector<loaded_result> tagged = parts;
   long long offset = 0;
@@ -137,7 +187,7 @@ json merge_repeats(const std::vector<loaded_result>& parts) {
     }
     offset += most;
   }
-  return concatenate(tagged);
+  return concatenate(tagged, list_fields("speed", false));
 }
 
 }  // namespace adambench

@@ -299,6 +299,7 @@ agree_result compute_agree(const agree_suite& suite, const registry& reg, const 
   }
   const impl_options io{opt.threads};
   const std::vector<bool> chosen = chosen_cases(suite, opt);
+  res.empty_slice = opt.shard.second > 1 && std::find(chosen.begin(), chosen.end(), true) == chosen.end();
   const std::size_t total = static_cast<std::size_t>(std::count(chosen.begin(), chosen.end(), true)) * res.dtypes.size() * seeds.size();
   std::size_t done = 0;
   const bool tty = ::isatty(2);
@@ -326,6 +327,7 @@ agree_result compute_agree(const agree_suite& suite, const registry& reg, const 
 
 int agree_exit_code(const agree_result& res, bool allow_empty) {
   if (!res.stopped_at.empty()) return 130;
+  if (res.empty_slice) return empty_slice("agree", res.shard);
   if (res.count("pass") + res.failed() == 0) {
     std::vector<std::string> why;
     for (auto& [impl, reasons] : res.skip_reasons())

@@ -63,6 +63,7 @@ struct agree_result {
   std::vector<dtype> dtypes;
   int threads = 1;                      ///< CPU threads the implementations were given
   std::pair<int, int> shard{1, 1};      ///< `--shard I/N`
+  bool empty_slice = false;             ///< this shard's slice held no case (N > cases)
   std::vector<agree_record> records;    ///< in run order: case, dtype, seed, implementation
   std::vector<agree_key> rows;          ///< (case, dtype) in the order they ran
   std::map<agree_key, std::map<std::string, agree_cell>> cells;  ///< (case, dtype) -> implementation -> cell
@@ -86,7 +87,8 @@ void print_agree_summary(const agree_result& res);
 nlohmann::json agree_json(const agree_result& res);
 /// Writes agree.json into the folder `out` and says so on stdout.
 void write_agree_json(const agree_result& res, const std::filesystem::path& out);
-/// Exit code: 0 all agree, 1 any disagrees, 3 nothing was compared (0 with allow_empty), 130 interrupted.
+/// Exit code: 0 all agree, 1 any disagrees, 3 nothing was compared (0 with allow_empty, or for an
+/// empty shard slice), 130 interrupted.
 int agree_exit_code(const agree_result& res, bool allow_empty = false);
 
 /// compute_agree, then the reporters. Returns agree_exit_code().

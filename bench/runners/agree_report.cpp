@@ -104,6 +104,7 @@ void print_agree_summary(const agree_result& res) {
 
 nlohmann::json agree_json(const agree_result& res) {
   nlohmann::json j = report_util::result_base("agree", res.source, res.threads, res.shard, res.stopped_at, "stopped_before");
+  if (res.empty_slice) j["empty_slice"] = true;
   j["impls"] = res.impls;
   j["tolerance_policy"] = "docs/tolerances.md";
   j["summary"] = {{"passed", res.count("pass")}, {"failed", res.failed()}, {"skipped", res.count("skip")}, {"seconds", res.seconds}};

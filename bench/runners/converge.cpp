@@ -207,6 +207,8 @@ converge_result compute_converge(const converge_suite& suite, const registry& re
   converge_result res;
   res.source = suite.source;
   res.cases = selected_cases(suite, opt);
+  res.shard = opt.shard;
+  res.empty_slice = opt.shard.second > 1 && res.cases.empty();
   converge_suite checked = suite;
   checked.cases = res.cases;
   check_converge_inputs(checked, reg, opt);
@@ -254,6 +256,7 @@ converge_result compute_converge(const converge_suite& suite, const registry& re
 
 int converge_exit_code(const converge_result& res, bool allow_empty) {
   if (!res.stopped_at.empty()) return 130;
+  if (res.empty_slice) return empty_slice("converge", res.shard);
   if (res.runs.size() == static_cast<std::size_t>(res.count("skip"))) {
     std::vector<std::string> why;  // "IMPL: reason"
     for (auto& run : res.runs) why.push_back(run.r.impl + ": " + run.r.reason);

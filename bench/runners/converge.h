@@ -130,6 +130,8 @@ struct batch_scaling_row {
 struct converge_result {
   std::string source;
   std::vector<converge_case> cases;  ///< after --case, --shard and data-dir overrides
+  std::pair<int, int> shard{1, 1};   ///< `--shard I/N`
+  bool empty_slice = false;          ///< this shard's slice held no case (N > cases)
   std::vector<run_record> runs;
   std::vector<aggregate_row> aggregates;
   std::vector<batch_scaling_row> scaling;

@@ -178,6 +178,7 @@ void print_converge_summary(const converge_result& res) {
 
 nlohmann::json converge_json(const converge_result& res, const converge_options& opt) {
   nlohmann::json j = result_head("converge", res.source, opt.threads, opt.shard, res.stopped_at);
+  if (res.empty_slice) j["empty_slice"] = true;
   j["drift_policy"] = "docs/convergence.md";
   j["summary"] = {{"runs", res.runs.size()}, {"reached_target", res.reached()}, {"diverged", res.count("diverged")}, {"skipped", res.count("skip")},
                   {"errors", res.count("error")}, {"expectations_unmet", res.unmet.size()}, {"seconds", res.seconds}};

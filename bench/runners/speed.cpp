@@ -147,8 +147,9 @@ void initialize_benchmark(std::vector<std::string>& gb) {
   if (argc > 1) throw input_error(fmt::format("speed: unknown or malformed Google Benchmark flag '{}'", argv[1]));
 }
 
-// Harness context next to Google Benchmark's own (machine, build, versions, threads, SIMD).
-void add_context(const speed_suite& suite, const speed_options& opt, const speed_grid& grid, const std::vector<int>& cpus) {
+// Harness context next to Google Benchmark's own (machine, build, versions, threads, SIMD, run id).
+std::vector<std::pair<std::string, std::string>> harness_context(const speed_suite& suite, const speed_options& opt, const speed_grid& grid,
+                                                                 const std::vector<int>& cpus) {
   std::vector<std::pair<std::string, std::string>> ctx;
   flatten(run_context(std::max(1, opt.threads)), "adambench", ctx);
   ctx.emplace_back("adambench.simd", simd_description());
@@ -163,7 +164,26 @@ void add_context(const speed_suite& suite, const speed_options& opt, const speed
   if (const char* e = std::getenv("ADAMBENCH_PLANTED_SLOWDOWN"); e && *e) ctx.emplace_back("adambench.planted_slowdown", e);
   // merge checks that shards 1..N of one run each arrive exactly once.
   if (opt.shard.second > 1) ctx.emplace_back("adambench.shard", fmt::format("{}/{}", opt.shard.first, opt.shard.second));
-  for (auto& [k, v] : ctx) benchmark::AddCustomContext(k, v);
+  return ctx;
+}
+
+void add_context(const speed_suite& suite, const speed_options& opt, const speed_grid& grid, const std::vector<int>& cpus) {
+  for (auto& [k, v] : harness_context(suite, opt, grid, cpus)) benchmark::AddCustomContext(k, v);
+}
+
+// A --shard I/N slice without a shape list: Google Benchmark would time nothing, so the piece is
+// the harness context with no rows, marked "adambench.empty_slice", for the merge to count.
+int write_empty_slice(const speed_suite& suite, const speed_options& opt, const speed_grid& grid, const std::vector<int>& cpus) {
+  if (opt.out) {
+    nlohmann::ordered_json ctx = nlohmann::ordered_json::object();
+    for (auto& [k, v] : harness_context(suite, opt, grid, cpus)) ctx[k] = v;
+    ctx["adambench.empty_slice"] = "true";
+    const nlohmann::ordered_json j{{"context", ctx}, {"benchmarks", nlohmann::ordered_json::array()}, {"adambench_rows", nlohmann::ordered_json::array()}};
+    const fs::path path = *opt.out / "speed.json";
+    write_file_atomic(path, j.dump(2) + "\n");
+    fmt::print("wrote {}\n", path.string());
+  }
+  return empty_slice("speed", opt.shard);
 }
 
 void register_benchmarks(speed_bench& sb, const speed_grid& grid) {
@@ -212,6 +232,7 @@ int run_speed(const speed_suite& suite, const registry& reg, const speed_options
   const speed_grid grid = build_speed_grid(suite, reg, opt);
   check_arguments(opt);
   std::vector<int> cpus = pin_cpus(opt.pin);
+  if (grid.shapes.empty() && opt.shard.second > 1) return write_empty_slice(suite, opt, grid, cpus);
   // Only the bandwidth probe left: nothing of the implementations would be timed.
   if (std::none_of(grid.specs.begin(), grid.specs.end(), [](const bench_spec& b) { return b.impl != nullptr; })) {
     std::vector<std::string> why;

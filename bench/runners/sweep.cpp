@@ -3,6 +3,7 @@
 #include "runners/sweep.h"
 
 #include "impls/sgd_momentum.h"
+#include "runners/context.h"
 #include "runners/converge_fields.h"
 #include "runners/selection.h"
 
@@ -306,6 +307,7 @@ sweep_result compute_sweep(const sweep_suite& suite_in, const registry& reg, con
   auto& studies = res.suite.studies;
   filter_by_name(studies, opt.study_filter, suite_in.source + ": no study matches --study");
   shard_slice(studies, opt.shard);
+  res.empty_slice = opt.shard.second > 1 && studies.empty();
   for (auto& st : studies) {
     if (!opt.conv.impls.empty()) st.impls = opt.conv.impls;
     if (opt.conv.seed_count) {
@@ -334,6 +336,7 @@ int run_sweep(const sweep_suite& suite, const registry& reg, const sweep_options
   print_sweep_summary(res);
   write_sweep_outputs(res, opt);
   if (!res.conv.stopped_at.empty()) return 130;
+  if (res.empty_slice) return empty_slice("sweep", opt.shard);
   return res.conv.count("error") == 0 ? 0 : 1;
 }
 

@@ -101,6 +101,7 @@ struct sweep_result {
   converge_result conv;              ///< one converge case per point
   std::vector<point_summary> summaries;
   std::vector<claim_result> claims;
+  bool empty_slice = false;          ///< this shard's slice held no study (N > studies)
 };
 
 struct sweep_options {

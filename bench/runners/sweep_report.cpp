@@ -105,6 +105,7 @@ void print_sweep_summary(const sweep_result& res) {
 
 nlohmann::json sweep_json(const sweep_result& res, const sweep_options& opt) {
   nlohmann::json j = result_head("sweep", res.suite.source, opt.conv.threads, opt.shard, res.conv.stopped_at);
+  if (res.empty_slice) j["empty_slice"] = true;
   j["verdict_rule"] = verdict_rule();
   j["summary"] = {{"points", res.points.size()}, {"runs", res.conv.runs.size()}, {"diverged", res.conv.count("diverged")},
                   {"skipped", res.conv.count("skip")}, {"errors", res.conv.count("error")}, {"seconds", res.conv.seconds}};

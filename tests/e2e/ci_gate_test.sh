@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # scripts/ci-gate.sh end to end, in light mode (tests/ci/light.toml): the pull-request gate against
-# baselines (pass, a planted disagreement, a missing baseline) and the nightly path (two shards,
-# merge, report, a failed shard). The same script is what .github/workflows/adambench.yml and
+# baselines (pass, a planted disagreement, a missing baseline) and the nightly path (three shards
+# with empty slices, merge, report, a failed shard, a shard that never ran in a reused folder, a
+# cancelled one, each named in the verdict). The same script is what .github/workflows/adambench.yml and
 # scripts/slurm/full-suite.sbatch run; tests/ci/test_workflow.py checks that they call it.
 CLI=$1 EXPECT=$2 MUT=$3 ROOT=$4
 source "$(dirname "$0")/lib.sh"
@@ -29,19 +30,49 @@ assert "pr: a disagreeing implementation fails the gate: exit 1 (got $rc), ❌ i
   head -1 '$tmp/summary-bad.md' | grep -q '^❌ adambench gate: regression'"
 check "pr: a missing baseline is bad input" 2 -- "${GATE[@]}" ADAMBENCH_BIN="$CLI" ADAMBENCH_CI_BASELINES="$tmp/nowhere" "$G" pr "$tmp/pr-nobase"
 
-# Nightly: two shards, then merge and report; the merged agreement covers exactly the unsharded run.
-check "shard 1/2" 0 -- "${GATE[@]}" ADAMBENCH_BIN="$CLI" "$G" shard 1 2 "$tmp/nightly"
-check "shard 2/2" 0 -- "${GATE[@]}" ADAMBENCH_BIN="$CLI" "$G" shard 2 2 "$tmp/nightly"
-check "merge: joins the shards and reports" 0 --stdout "^✅ adambench gate: pass" -- "${GATE[@]}" ADAMBENCH_BIN="$CLI" "$G" merge "$tmp/nightly"
+# Nightly: three shards of one run, merge, report. The light suite has 2 converge cases and 2 speed
+# shape lists, so shard 3 holds empty slices: it still writes its pieces, and the merge counts it.
+N1=("${GATE[@]}" ADAMBENCH_RUN_ID=night-1 ADAMBENCH_BIN="$CLI" "$G")   # ci-gate.sh as run night-1 calls it
+N2=("${GATE[@]}" ADAMBENCH_RUN_ID=night-2 ADAMBENCH_BIN="$CLI" "$G")
+for i in 1 2 3; do check "shard $i/3 of run night-1" 0 -- "${N1[@]}" shard $i 3 "$tmp/nightly"; done
+assert "shard 3/3: status done with exit 0, its converge and speed pieces empty slices" bash -c "
+  grep -qx 'run_id=night-1' '$tmp/nightly/shard-3-of-3/status.txt' && grep -qx 'state=done' '$tmp/nightly/shard-3-of-3/status.txt' &&
+  grep -qx 'exit=0' '$tmp/nightly/shard-3-of-3/status.txt' && grep -q '\"empty_slice\": true' '$tmp/nightly/shard-3-of-3/converge/converge.json' &&
+  grep -q '\"adambench.empty_slice\": \"true\"' '$tmp/nightly/shard-3-of-3/speed/speed.json'"
+check "merge: joins the shards and reports" 0 --stdout "^✅ adambench gate: pass" -- "${N1[@]}" merge "$tmp/nightly" 3
 assert "merge: every kind merged, report written" bash -c "
   for k in agree converge speed; do test -s '$tmp/nightly/merged/'\$k/\$k.json || exit 1; done; test -s '$tmp/nightly/merged/report/index.html'"
-assert "merge: merged agreement = the unsharded run's results" $PY - "$tmp/nightly/merged/agree/agree.json" "$tmp/base/agree-light.json" <<'PY'
-import json, sys
-key = lambda r: (r["case"], r["impl"], r["dtype"], r["seed"])
-m, b = (sorted(map(key, json.load(open(f))["results"])) for f in sys.argv[1:])
-assert m == b and m, (len(m), len(b))
-PY
-echo "agree 1" >>"$tmp/nightly/shard-2-of-2/steps.txt"   # as if shard 2 had found a disagreement
-check "merge: a shard that failed fails the nightly verdict" 1 --stdout "^❌" -- "${GATE[@]}" ADAMBENCH_BIN="$CLI" "$G" merge "$tmp/nightly"
+# The baselines are unsharded runs of the same suites, threads and build: field by field equal.
+check "merge: merged agreement = the unsharded run" 0 -- $PY "$ROOT/tests/ci/same_results.py" "$tmp/base/agree-light.json" "$tmp/nightly/merged/agree/agree.json"
+check "merge: merged convergence = the unsharded run" 0 -- $PY "$ROOT/tests/ci/same_results.py" "$tmp/base/converge-light.json" "$tmp/nightly/merged/converge/converge.json"
+cp -r "$tmp/nightly" "$tmp/nightly-failed"
+# As if shard 2 had found a disagreement (its step and its exit status say so).
+echo "agree 1" >>"$tmp/nightly-failed/shard-2-of-3/steps.txt" && sed -i 's/^exit=0$/exit=1/' "$tmp/nightly-failed/shard-2-of-3/status.txt"
+check "merge: a shard that failed fails the nightly verdict" 1 --stdout "^❌" -- "${N1[@]}" merge "$tmp/nightly-failed" 3
+assert "...names it, and nothing inside the red verdict says ✅ (the embedded report's pass line included)" bash -c "
+  grep -q '^- shard 2/3 (job -): exit 1' '$tmp/nightly-failed/merged/verdict.md' && ! grep -q '✅' '$tmp/nightly-failed/merged/verdict.md' &&
+  grep -q '(part of a red verdict) no failure' '$tmp/nightly-failed/merged/verdict.md'"
+
+# The same folder again, run night-2 (reused, as on a cluster's scratch): shard 2 never starts, so
+# its folder still holds night-1's pieces. They must not make night-2 green.
+for i in 1 3; do check "shard $i/3 of run night-2, same folder" 0 -- "${N2[@]}" shard $i 3 "$tmp/nightly"; done
+check "merge night-2: a shard that never ran is red, whatever its folder holds" 2 --stdout "^❌ adambench gate: 1 of 3 shards" -- \
+  "${N2[@]}" merge "$tmp/nightly" 3
+assert "...verdict.md names shard 2/3 and the run its folder holds, and says ✅ nowhere" bash -c "
+  grep -q '^- shard 2/3 (job -): missing: no result of run night-2 (its folder holds a result of run night-1)' '$tmp/nightly/merged/verdict.md' &&
+  ! grep -q '✅' '$tmp/nightly/merged/verdict.md'"
+# Shard 2 cancelled mid-run (a TERM, as scancel and a cancelled job send): it stops, says so, and is named.
+ADAMBENCH_JOB_ID=night-2_2 "${N2[@]}" shard 2 3 "$tmp/nightly" >"$tmp/cancelled.log" 2>&1 & pid=$!
+for _ in $(seq 300); do grep -q '^== ' "$tmp/cancelled.log" 2>/dev/null && break; sleep 0.1; done
+kill -TERM "$pid"; wait "$pid"; rc=$?
+assert "a cancelled shard exits 130 (got $rc), its status says cancelled, and the step it was in was stopped, not run out" bash -c "
+  [ $rc = 130 ] && grep -qx 'state=cancelled' '$tmp/nightly/shard-2-of-3/status.txt' && grep -qx 'run_id=night-2' '$tmp/nightly/shard-2-of-3/status.txt' &&
+  tail -1 '$tmp/nightly/shard-2-of-3/steps.txt' | grep -qx 'cancelled 130' && tail -2 '$tmp/nightly/shard-2-of-3/steps.txt' | head -1 | grep -Eq ' (130|143)$' &&
+  ! grep -q night-1 '$tmp/nightly/shard-2-of-3/agree/agree.json' 2>/dev/null"
+check "merge night-2: a cancelled shard is red" 130 --stdout "^❌ adambench gate: 1 of 3 shards" -- "${N2[@]}" merge "$tmp/nightly" 3
+assert "...verdict.md names it with its job and exit status, and says ✅ nowhere" bash -c "
+  grep -q '^- shard 2/3 (job night-2_2): cancelled, exit 130' '$tmp/nightly/merged/verdict.md' && ! grep -q '✅' '$tmp/nightly/merged/verdict.md'"
+check "shard without a run id: 2" 2 --stderr-lines 1 -- "${GATE[@]}" ADAMBENCH_BIN="$CLI" "$G" shard 1 3 "$tmp/nightly"
+check "merge without the shard count: 2" 2 --stderr-lines 1 -- "${N2[@]}" merge "$tmp/nightly"
 check "usage errors exit 2" 2 -- "$G" shard 1
 finish

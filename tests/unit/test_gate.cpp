@@ -287,6 +287,61 @@ TEST_CASE("gate: merge joins shards 1..N once each, of one kind, suite and build
   CHECK_THROWS_AS(merge_results({A, checked_result(gbench({1}), "s")}), input_error);
 }
 
+TEST_CASE("gate: merge keeps pieces of one run: different runs are refused, stale ones count as missing") {
+  auto piece = [](const std::string& shard, const std::string& run, int seed) {
+    json j = agree_doc();
+    j["shard"] = shard;
+    if (!run.empty()) j["context"]["run_id"] = run;
+    j["results"][0]["seed"] = seed;
+    return checked_result(j, "shard " + shard + " of " + run);
+  };
+  const auto a1 = piece("1/2", "run7", 0), a2 = piece("2/2", "run7", 1), old2 = piece("2/2", "run6", 1);
+  CHECK(merge_results({a1, a2}, std::string("run7"))["context"]["run_id"] == "run7");
+  // Without a run given, pieces must agree among themselves; the error names both shards and runs.
+  CHECK_THROWS_WITH(merge_results({a1, old2}), Catch::Contains("shard 2/2") && Catch::Contains("run 'run6'") && Catch::Contains("run 'run7'"));
+  CHECK_THROWS_WITH(merge_results({a1, piece("2/2", "", 1)}), Catch::Contains("no run id"));
+  // With the run given, a piece of another run is left out: its shard is missing, and the error says whose piece was there.
+  CHECK_THROWS_WITH(merge_results({a1, old2}, std::string("run7")),
+                    Catch::Contains("shard 2/2 is missing") && Catch::Contains("of run 'run7'") && Catch::Contains("run 'run6', left out"));
+  CHECK_THROWS_WITH(merge_results({old2}, std::string("run7")), Catch::Contains("none of the 1 pieces belongs to run 'run7'"));
+  CHECK(merge_results({a2, a1, old2}, std::string("run7"))["results"].size() == 2);
+}
+
+TEST_CASE("gate: merge puts shards in order, takes the head of a piece that selected something, joins speed rows") {
+  auto piece = [](json j, const std::string& shard, bool empty) {
+    j["shard"] = shard;
+    if (empty) {
+      j["empty_slice"] = true;
+      j["results"] = json::array();
+      j["summary"] = {{"passed", 0}, {"failed", 0}, {"skipped", 0}};
+      j["suite"] = "embedded:ci";
+      j["context"]["machine"] = {{"hostname", "bare"}};
+    }
+    return checked_result(j, shard);
+  };
+  json three = agree_doc();
+  three["results"][0]["seed"] = 1;
+  const json m = merge_results({piece(three, "3/3", false), piece(agree_doc(), "1/3", true), piece(agree_doc(), "2/3", false)});
+  CHECK(m["results"][0]["seed"] == 0);  // shard 2 before shard 3, whatever the order given
+  CHECK(m["results"].size() == 2);
+  CHECK(m["summary"]["passed"] == 2);
+  CHECK(!m.contains("empty_slice"));
+  CHECK(!m["context"].contains("machine"));  // the head is shard 2's, not the empty shard 1's
+  CHECK(!selected_nothing(m));
+  // Every piece empty: the merge says it selected nothing (adambench merge exits 3 on it).
+  CHECK(selected_nothing(merge_results({piece(agree_doc(), "1/2", true), piece(agree_doc(), "2/2", true)})));
+  // Speed: the per-row summary of every shard, not only the first one's.
+  json s1 = gbench({1}, "eigen/a"), s2 = gbench({1}, "eigen/b");
+  s1["context"]["adambench.shard"] = "1/2";
+  s2["context"]["adambench.shard"] = "2/2";
+  s1["adambench_rows"] = {{{"name", "eigen/a"}}};
+  s2["adambench_rows"] = {{{"name", "eigen/b"}}};
+  const json ms = merge_results({checked_result(s2, "s2"), checked_result(s1, "s1")});
+  REQUIRE(ms["adambench_rows"].size() == 2);
+  CHECK(ms["adambench_rows"][1]["name"] == "eigen/b");
+  CHECK(!ms["context"].contains("adambench.shard"));
+}
+
 TEST_CASE("gate: the Markdown starts with the verdict and stays under 60,000 characters") {
   json base = agree_doc();
   base["results"] = json::array();
