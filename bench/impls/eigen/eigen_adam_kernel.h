@@ -53,6 +53,39 @@ struct kernel_scalars {
   double eps;
 };
 
+/// x / c in every lane, for a c fixed during the step (sqrt(bias_correction2)), rounded exactly as
+/// IEEE division: float lanes are multiplied by c's float64 reciprocal in float64 and rounded once
+/// to float, which equals the correctly rounded float quotient for every x, c (docs/speed.md, "The
+/// division by sqrt(bias_correction2)"). An in-cache step is bound by the divider, which sqrt and
+/// m / denom keep busy; this takes the third divider operation off it. Other packets: pdiv.
+template <typename packet>
+struct exact_div_by_constant {
+  static EIGEN_ALWAYS_INLINE packet run(const packet& x, const packet& c, double) { return Eigen::internal::pdiv(x, c); }
+};
+#if defined(__AVX512F__)
+template <>
+struct exact_div_by_constant<Eigen::internal::Packet16f> {
+  static EIGEN_ALWAYS_INLINE __m512 run(const __m512& x, const __m512&, double c_inverse) {
+    const __m512d r = _mm512_set1_pd(c_inverse);
+    const __m512d lo = _mm512_mul_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(x)), r);
+    const __m512d hi = _mm512_mul_pd(_mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(x), 1))), r);
+    return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(_mm512_cvtpd_ps(lo))),
+                                               _mm256_castps_pd(_mm512_cvtpd_ps(hi)), 1));
+  }
+};
+#endif
+#if defined(__AVX__)
+template <>
+struct exact_div_by_constant<Eigen::internal::Packet8f> {
+  static EIGEN_ALWAYS_INLINE __m256 run(const __m256& x, const __m256&, double c_inverse) {
+    const __m256d r = _mm256_set1_pd(c_inverse);
+    const __m256d lo = _mm256_mul_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(x)), r);
+    const __m256d hi = _mm256_mul_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(x, 1)), r);
+    return _mm256_insertf128_ps(_mm256_castps128_ps256(_mm256_cvtpd_ps(lo)), _mm256_cvtpd_ps(hi), 1);
+  }
+};
+#endif
+
 template <typename T, mutant M>
 class eigen_adam final : public optimizer {
   using packet = typename Eigen::internal::packet_traits<T>::type;
@@ -238,6 +271,7 @@ class eigen_adam final : public optimizer {
                  omw1 = pset1<packet>(T(1) - T(s.w1)), b2 = pset1<packet>(T(s.beta2)),
                  omb2 = pset1<packet>(T(s.one_minus_beta2)), bc2s = pset1<packet>(T(s.bc2_sqrt)),
                  eps = pset1<packet>(T(s.eps)), nss = pset1<packet>(T(s.neg_step_size));
+    const double bc2s_inverse = 1.0 / static_cast<double>(T(s.bc2_sqrt));  // for exact_div_by_constant
     const std::int64_t vec_end = len - len % width;
     std::int64_t k = 0;
     for (; k < vec_end; k += width) {
@@ -255,7 +289,7 @@ class eigen_adam final : public optimizer {
         vh = pmax<Eigen::PropagateNaN>(ploadu<packet>(vm + k), vk);
         if constexpr (M != mutant::amsgrad_not_stored) pstoreu(vm + k, vh);
       }
-      const packet denom = padd(pdiv(psqrt(vh), bc2s), eps);
+      const packet denom = padd(exact_div_by_constant<packet>::run(psqrt(vh), bc2s, bc2s_inverse), eps);
       pk = padd(pk, pmul(nss, pdiv(mk, denom)));
       pstoreu(m + k, mk);
       pstoreu(v + k, vk);
