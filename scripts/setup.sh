@@ -39,10 +39,13 @@ fi
 torch_args=()
 if [ "${ADAMBENCH_TORCH:-debian}" = pypi ]; then
   venv=${ADAMBENCH_TORCH_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/adambench/torch-venv}
-  dpkg-query -W -f='${Status}' python3-venv 2>/dev/null | grep -q "install ok installed" || {
-    SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends python3-venv
-  }
+  # python3-cpuinfo: DeepSpeed's CPUAdamBuilder reads the host's SIMD flags with py-cpuinfo.
+  for p in python3-venv python3-cpuinfo; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || {
+      SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+      DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "$p"
+    }
+  done
   [ -x "$venv/bin/pip" ] || { mkdir -p "$(dirname "$venv")"; /usr/bin/python3 -m venv "$venv"; }
   # --no-deps: the CUDA runtime wheels (nvidia-*, gigabytes) serve libtorch_cuda only, which this
   # build does not link. `pip install` is a no-op when the newest version is already there.
@@ -51,7 +54,25 @@ if [ "${ADAMBENCH_TORCH:-debian}" = pypi ]; then
   fi
   # The package folder without importing torch (importing it would need the CUDA wheels).
   torch_dir=$("$venv/bin/python" -c "import importlib.util as u; print(u.find_spec('torch').submodule_search_locations[0])")
-  torch_args=(-DADAMBENCH_TORCH_CPU_PREFIX="$torch_dir" -DADAMBENCH_CUDA=OFF)
+  # DeepSpeed's CPU Adam (the deepspeed-cpu peer): the PyPI deepspeed sdist, downloaded into the venv
+  # and unpacked there (never into the clone); CMake compiles its csrc/adam/cpu_adam_impl.cpp. The
+  # version is pinned: docs/speed.md reports its disagreements, which a new release may change
+  # (ADAMBENCH_DEEPSPEED_VERSION overrides). When it cannot be had (offline, no index),
+  # deepspeed-cpu is a recorded skip, not a failure.
+  ds_version=${ADAMBENCH_DEEPSPEED_VERSION:-0.19.8}
+  ds_dir="$venv/src"
+  if [ ! -f "$ds_dir/deepspeed-$ds_version/version.txt" ] && [ -z "${ADAMBENCH_TORCH_OFFLINE:-}" ]; then
+    mkdir -p "$ds_dir/sdist"
+    if "$venv/bin/pip" download --quiet --no-deps --no-binary :all: "deepspeed==$ds_version" -d "$ds_dir/sdist" \
+        2>"$ds_dir/download.log"; then
+      tar -xzf "$ds_dir/sdist/deepspeed-$ds_version.tar.gz" -C "$ds_dir"
+    else
+      echo "setup: could not download the deepspeed $ds_version sdist ($(tail -1 "$ds_dir/download.log")): deepspeed-cpu will be skipped" >&2
+    fi
+  fi
+  ds_src=""
+  [ -f "$ds_dir/deepspeed-$ds_version/version.txt" ] && ds_src="$ds_dir/deepspeed-$ds_version"
+  torch_args=(-DADAMBENCH_TORCH_CPU_PREFIX="$torch_dir" -DADAMBENCH_CUDA=OFF -DADAMBENCH_DEEPSPEED_SRC="$ds_src")
   default_build=build-torch
 fi
 

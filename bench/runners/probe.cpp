@@ -17,8 +17,6 @@
 namespace adambench {
 
 namespace {
-// Same chunk as the Eigen kernel: the work list, not the tensor boundaries, decides the threads' share.
-constexpr std::int64_t chunk_elems = 16384;
 constexpr std::size_t state_align = 64;  // Eigen's widest packet, as the Eigen implementation's state
 
 // Streaming stores of one SIMD register, where the CPU has them (the other variants use Eigen's
@@ -150,6 +148,7 @@ bandwidth_probe::bandwidth_probe(std::span<const tensor_view> params, std::span<
     state_.emplace_back(p);
     return p;
   };
+  std::vector<std::int64_t> sizes;
   for (std::size_t i = 0; i < params.size(); ++i) {
     const std::int64_t n = params[i].numel();
     numel_ += n;
@@ -157,23 +156,21 @@ bandwidth_probe::bandwidth_probe(std::span<const tensor_view> params, std::span<
     float* v = alloc(n);
     float* x = amsgrad ? alloc(n) : nullptr;
     tensors_.push_back({static_cast<float*>(params[i].data), static_cast<const float*>(grads[i].data), m, v, x});
-    for (std::int64_t o = 0; o < n; o += chunk_elems)
-      work_.push_back({static_cast<std::uint32_t>(i), o, std::min(chunk_elems, n - o)});
+    sizes.push_back(n);
   }
+  split_.assign(sizes, 64 / sizeof(float));  // the Eigen implementation's split: same shares, same cuts
 }
 
 void bandwidth_probe::step(variant var) {
-  const std::int64_t nwork = static_cast<std::int64_t>(work_.size());
   const bool ams = amsgrad_;
-  auto one = [&](std::int64_t w) {
-    const work_item& it = work_[w];
-    const span_f& t = tensors_[it.tensor];
-    float* __restrict p = t.p + it.offset;
-    const float* __restrict g = t.g + it.offset;
-    float* __restrict m = t.m + it.offset;
-    float* __restrict v = t.v + it.offset;
-    float* __restrict x = ams ? t.vmax + it.offset : nullptr;
-    const std::int64_t n = it.len;
+  auto one = [&](std::size_t i, std::int64_t first, std::int64_t end) {
+    const span_f& t = tensors_[i];
+    float* __restrict p = t.p + first;
+    const float* __restrict g = t.g + first;
+    float* __restrict m = t.m + first;
+    float* __restrict v = t.v + first;
+    float* __restrict x = ams ? t.vmax + first : nullptr;
+    const std::int64_t n = end - first;
     std::int64_t k = 0;
     if (var == variant::packet) k = packet_pass(p, g, m, v, x, ams, n);
 #ifndef ADAMBENCH_NO_STREAM_STORES
@@ -182,12 +179,10 @@ void bandwidth_probe::step(variant var) {
     loop_pass(p, g, m, v, x, ams, k, n);
   };
   // One thread: no parallel region (as in the Eigen implementation: libgomp would allocate a team).
-  if (nwork <= 1 || threads_ <= 1) {
-    for (std::int64_t w = 0; w < nwork; ++w) one(w);
-    return;
-  }
-#pragma omp parallel for schedule(static) num_threads(threads_)
-  for (std::int64_t w = 0; w < nwork; ++w) one(w);
+  const int threads = split_.threads_for(threads_);
+  if (threads <= 1) return split_.for_each_piece(0, 1, one);
+#pragma omp parallel num_threads(threads)
+  split_.for_each_piece(omp_get_thread_num(), omp_get_num_threads(), one);
 }
 
 void pin_openmp_threads(int threads, const std::vector<int>& cpus) {

@@ -1,11 +1,12 @@
 #pragma once
 /// The bandwidth probe: Adam's exact memory access pattern with no arithmetic to speak of. It reads
 /// p, g, m, v (and max_v) and writes p, m, v (and max_v) — 28 bytes per float32 parameter, 36 with
-/// amsgrad — over the same tensor list, chunked and spread over OpenMP threads exactly as the Eigen
-/// implementation does. It comes in several variants (how the loads and stores are issued); the
+/// amsgrad — over the same tensor list, split among OpenMP threads exactly as the Eigen
+/// implementation does (core/work_split.h). It comes in several variants (how the loads and stores are issued); the
 /// speed runner times all of them on the same buffers and threads and takes the fastest as the
 /// limit (docs/speed.md, "The limit").
 #include "core/tensor.h"
+#include "core/work_split.h"
 
 #include <cstdint>
 #include <memory>
@@ -44,15 +45,11 @@ class bandwidth_probe {
     const float* g;
     float *m, *v, *vmax;
   };
-  struct work_item {
-    std::uint32_t tensor;
-    std::int64_t offset, len;
-  };
   struct aligned_free {
     void operator()(float* p) const;
   };
   std::vector<span_f> tensors_;
-  std::vector<work_item> work_;
+  work_split split_;
   std::vector<std::unique_ptr<float[], aligned_free>> state_;  // m, v, max_v of every tensor
   std::int64_t numel_ = 0;
   bool amsgrad_;

@@ -1,6 +1,6 @@
 // The speed runner's grid (runners/speed_grid.h). Registration order is the interleaving: for each
-// shape (outer), thread count and amsgrad flag, the probe comes first, then `libtorch`, then the
-// other implementations, one benchmark each.
+// shape (outer), thread count and amsgrad flag, the probe comes first, then `libtorch`, the other
+// LibTorch peers, `deepspeed-cpu`, then the other implementations, one benchmark each.
 #include "runners/speed_grid.h"
 
 #include "runners/probe.h"
@@ -22,8 +22,9 @@ std::vector<const impl_entry*> ordered_impls(const speed_suite& suite, const reg
   std::vector<const impl_entry*> impls;
   for (auto& n : impl_names)
     if (std::none_of(impls.begin(), impls.end(), [&](auto* e) { return e->name == n; })) impls.push_back(&reg.at(n));
-  // The LibTorch CPU peers first (`libtorch` first among them), so each row's speedup over them is
-  // known in-run.
+  // The LibTorch CPU peers first (`libtorch` first among them), then DeepSpeed's, so each row's
+  // speedup over them is known in-run.
+  std::stable_partition(impls.begin(), impls.end(), [](auto* e) { return is_libtorch_peer(e->name) || e->name == deepspeed_peer; });
   std::stable_partition(impls.begin(), impls.end(), [](auto* e) { return is_libtorch_peer(e->name); });
   std::stable_partition(impls.begin(), impls.end(), [](auto* e) { return e->name == "libtorch"; });
   return impls;
@@ -76,7 +77,7 @@ void add_case(speed_grid& g, const speed_suite& suite, const std::vector<const i
   const int probe_index = static_cast<int>(g.specs.size());
   g.specs.push_back(pb);
   for (algo a : suite.algos) {
-    int lt = -1;
+    int lt = -1, ds = -1;
     std::vector<int> peers;
     for (auto* e : impls) {
       bench_spec b;
@@ -88,6 +89,7 @@ void add_case(speed_grid& g, const speed_suite& suite, const std::vector<const i
       b.probe = probe_index;
       b.libtorch = e->name == "libtorch" ? -1 : lt;
       b.peers = peers;
+      b.deepspeed = ds;
       case_features f;
       f.type = dtype::float32;
       support s = e->supports(b.cfg, f);
@@ -96,6 +98,7 @@ void add_case(speed_grid& g, const speed_suite& suite, const std::vector<const i
         continue;
       }
       if (e->name == "libtorch") lt = static_cast<int>(g.specs.size());
+      if (e->name == deepspeed_peer) ds = static_cast<int>(g.specs.size());
       if (is_libtorch_peer(e->name)) peers.push_back(static_cast<int>(g.specs.size()));
       g.specs.push_back(b);
     }

@@ -20,6 +20,7 @@ struct bench_spec {
   int probe = -1;               ///< index of the probe benchmark of the same shape/threads/amsgrad
   int libtorch = -1;            ///< index of the `libtorch` benchmark of the same case
   std::vector<int> peers;       ///< the LibTorch CPU peers of the same case (registered before this)
+  int deepspeed = -1;           ///< index of the `deepspeed-cpu` benchmark of the same case ("vs DeepSpeed")
   std::string impl_name() const { return impl ? impl->name : "probe"; }
 };
 
@@ -33,6 +34,9 @@ struct speed_grid {
 
 /// The LibTorch CPU peers every other implementation is compared with ("vs best LibTorch").
 bool is_libtorch_peer(const std::string& name);
+
+/// DeepSpeed's CPU Adam, the other peer every implementation is compared with ("vs DeepSpeed").
+inline constexpr const char* deepspeed_peer = "deepspeed-cpu";
 
 /// The grid of the suite under the options. Throws input_error naming what and where (an unknown
 /// implementation or model, no thread count within --threads).

@@ -40,11 +40,12 @@ std::string table_head(int repetitions) {
   std::string out = fmt::format(
       "\nSummary: median over {} repetition{} (time: ± stddev; ratios: this row's min..max over the other's median).\n"
       "limit = the probe: Adam's access pattern (reads p, g, m, v; writes p, m, v) without arithmetic, same buffers and\n"
-      "threads, the fastest of its variants in each round. vs best LibTorch: over the fastest LibTorch CPU peer of the case.\n"
+      "threads, the fastest of its variants in each round. vs best LibTorch: over the fastest LibTorch CPU peer of the case;\n"
+      "vs DeepSpeed: over deepspeed-cpu (DeepSpeed's CPU Adam) on the same case.\n"
       "extra/step: peak bytes one step allocates beyond the bound buffers and the optimizer's state (allocation hook).\n",
       repetitions, repetitions == 1 ? "" : "s");
-  out += fmt::format("{:<18} {:<16} {:>3} {:<12} {:>24} {:>9} {:>8} {:>20} {:>34} {:>10}  {}\n", "implementation", "shape", "thr", "algo",
-                     "time/step", "Gparam/s", "GB/s", "of limit", "vs best LibTorch", "extra/step", "vs each LibTorch");
+  out += fmt::format("{:<18} {:<16} {:>3} {:<12} {:>24} {:>9} {:>8} {:>20} {:>34} {:>22} {:>10}  {}\n", "implementation", "shape", "thr",
+                     "algo", "time/step", "Gparam/s", "GB/s", "of limit", "vs best LibTorch", "vs DeepSpeed", "extra/step", "vs each LibTorch");
   return out;
 }
 
@@ -60,6 +61,7 @@ std::string table_row(const speed_grid& grid, const row_summary& r, bool cached)
   const shape_list& sh = grid.shapes[b.shape];
   std::string frac = b.impl ? ratio(r.limit_fraction, true) : "limit";
   std::string best = r.best_peer.empty() ? "" : fmt::format("{} over {}", ratio(r.vs_best, false), r.best_peer);
+  std::string ds = r.vs_deepspeed.has() ? ratio(r.vs_deepspeed, false) : "";
   std::string each;
   for (auto& [name, f] : r.vs_peers) each += fmt::format("{}{} {:.3g}x", each.empty() ? "" : ", ", name, f.median);
   if (r.over_limit) {
@@ -67,11 +69,12 @@ std::string table_row(const speed_grid& grid, const row_summary& r, bool cached)
     // probe is not the limit. The row is shown for what went wrong, without ratios.
     frac = fmt::format("!{:.0f}% OVER LIMIT", 100 * r.limit_fraction.median);
     best = "(measurement problem)";
+    ds.clear();
     each.clear();
   }
-  return fmt::format("{:<18} {:<16} {:>3} {:<12} {:>24} {:>9} {:>8} {:>20} {:>34} {:>10}  {}\n", b.impl_name(), sh.name + (cached ? "*" : ""),
-                     b.threads, algo_s, ts, r.rate.has() ? fmt::format("{:.3f}", r.rate.median / 1e9) : "-",
-                     r.bytes_rate.has() ? fmt::format("{:.1f}", r.bytes_rate.median / 1e9) : "-", frac, best, fmt_bytes(r.extra_bytes),
+  return fmt::format("{:<18} {:<16} {:>3} {:<12} {:>24} {:>9} {:>8} {:>20} {:>34} {:>22} {:>10}  {}\n", b.impl_name(),
+                     sh.name + (cached ? "*" : ""), b.threads, algo_s, ts, r.rate.has() ? fmt::format("{:.3f}", r.rate.median / 1e9) : "-",
+                     r.bytes_rate.has() ? fmt::format("{:.1f}", r.bytes_rate.median / 1e9) : "-", frac, best, ds, fmt_bytes(r.extra_bytes),
                      each);
 }
 
@@ -104,6 +107,7 @@ void annotate_entries(ojson& j, const speed_grid& grid, const std::vector<row_su
       e["vs_best_libtorch"] = r.vs_best.median;
       e["best_libtorch"] = r.best_peer;
     }
+    if (r.vs_deepspeed.has() && !r.over_limit) e["vs_deepspeed"] = r.vs_deepspeed.median;
   }
 }
 
@@ -133,6 +137,7 @@ ojson row_json(const speed_grid& grid, const row_summary& r) {
       ojson each = ojson::object();
       for (auto& [name, f] : r.vs_peers) each[name] = fig(f);
       o["vs_libtorch"] = each;
+      o["vs_deepspeed"] = r.vs_deepspeed.has() ? fig(r.vs_deepspeed) : ojson(nullptr);
     }
   }
   return o;

@@ -1,5 +1,5 @@
 // The speed runner's summary rows (runners/speed_summary.h): figures with their spread over
-// repetitions, and ratios against the limit (the probe) and the LibTorch CPU peers.
+// repetitions, and ratios against the limit (the probe), the LibTorch CPU peers and DeepSpeed's.
 #include "runners/speed_summary.h"
 
 #include "runners/probe.h"
@@ -63,6 +63,7 @@ void add_ratios(std::vector<row_summary>& rows, const std::vector<bench_spec>& s
     if (!b.impl) continue;
     r.limit_fraction = against(rows, r, b.probe);
     r.over_limit = r.limit_fraction.has() && r.limit_fraction.median > limit_tolerance;
+    r.vs_deepspeed = against(rows, r, b.deepspeed);
     int best = -1;
     for (int j : b.peers) {
       const speed_figure f = against(rows, r, j);

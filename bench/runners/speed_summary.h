@@ -31,6 +31,7 @@ struct row_summary {
   bool over_limit = false;            ///< median above limit_tolerance of the limit
   std::string best_peer;              ///< the fastest LibTorch CPU peer of the case
   speed_figure vs_best;               ///< params/s over best_peer's median
+  speed_figure vs_deepspeed;          ///< params/s over deepspeed-cpu's median on the same case
   std::vector<std::pair<std::string, speed_figure>> vs_peers;  ///< over each peer's median
   std::int64_t extra_bytes = -1;      ///< peak bytes allocated by one step (-1: not measured)
   bool present() const { return time_us.has() || !error.empty(); }

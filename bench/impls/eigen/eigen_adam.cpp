@@ -5,7 +5,7 @@
 namespace adambench {
 
 ADAMBENCH_REGISTER_IMPL("eigen",
-       "Eigen packets, one fused pass per step, OpenMP over a work list chunking all tensors",
+       "Eigen packets, one fused pass per step, OpenMP threads over equal shares of all tensors",
        [](const adam_config&, const case_features& f) {
          return is_16bit(f.type) ? support::no("CPU implementation: only float32/float64") : support::yes();
        },

@@ -1,12 +1,13 @@
 #pragma once
 /// The Eigen implementation: one fused pass over memory per step, SIMD through Eigen's packet
-/// primitives, OpenMP threads over a work list that chunks the whole tensor list (so many tiny
-/// tensors cost as little as one flat buffer), no temporaries.
+/// primitives, OpenMP threads each taking an equal contiguous share of the whole tensor list
+/// (core/work_split.h: many tiny tensors cost as little as one flat buffer), no temporaries.
 ///
 /// The class is a template over `mutant` so the test build can plant known historical bugs
 /// (tests/mutants/). The shipped build instantiates mutant::none only.
 #include "core/optimizer.h"
 #include "core/step_scalars.h"
+#include "core/work_split.h"
 
 #include <Eigen/Core>
 #include <algorithm>
@@ -14,6 +15,7 @@
 #include <cmath>
 #include <cstring>
 #include <fmt/format.h>
+#include <omp.h>
 
 namespace adambench::eigen_impl {
 
@@ -49,15 +51,48 @@ struct kernel_scalars {
   double w1;          ///< lerp weight 1 - beta1
   double beta2, one_minus_beta2;
   double bc2_sqrt;
+  double bc2_sqrt_inverse;  ///< 1 / double(T(bc2_sqrt)): exact_div_by_constant's reciprocal, once per step
   double neg_step_size;
   double eps;
 };
+
+/// x / c in every lane, for a c fixed during the step (sqrt(bias_correction2)), rounded exactly as
+/// IEEE division: float lanes are multiplied by c's float64 reciprocal in float64 and rounded once
+/// to float, which equals the correctly rounded float quotient for every x, c (docs/speed.md, "The
+/// division by sqrt(bias_correction2)"). An in-cache step is bound by the divider, which sqrt and
+/// m / denom keep busy; this takes the third divider operation off it. Other packets: pdiv.
+template <typename packet>
+struct exact_div_by_constant {
+  static EIGEN_ALWAYS_INLINE packet run(const packet& x, const packet& c, double) { return Eigen::internal::pdiv(x, c); }
+};
+#if defined(__AVX512F__)
+template <>
+struct exact_div_by_constant<Eigen::internal::Packet16f> {
+  static EIGEN_ALWAYS_INLINE __m512 run(const __m512& x, const __m512&, double c_inverse) {
+    const __m512d r = _mm512_set1_pd(c_inverse);
+    const __m512d lo = _mm512_mul_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(x)), r);
+    const __m512d hi = _mm512_mul_pd(_mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(x), 1))), r);
+    return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(_mm512_cvtpd_ps(lo))),
+                                               _mm256_castps_pd(_mm512_cvtpd_ps(hi)), 1));
+  }
+};
+#endif
+#if defined(__AVX__)
+template <>
+struct exact_div_by_constant<Eigen::internal::Packet8f> {
+  static EIGEN_ALWAYS_INLINE __m256 run(const __m256& x, const __m256&, double c_inverse) {
+    const __m256d r = _mm256_set1_pd(c_inverse);
+    const __m256d lo = _mm256_mul_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(x)), r);
+    const __m256d hi = _mm256_mul_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(x, 1)), r);
+    return _mm256_insertf128_ps(_mm256_castps128_ps256(_mm256_cvtpd_ps(lo)), _mm256_cvtpd_ps(hi), 1);
+  }
+};
+#endif
 
 template <typename T, mutant M>
 class eigen_adam final : public optimizer {
   using packet = typename Eigen::internal::packet_traits<T>::type;
   static constexpr int width = Eigen::internal::unpacket_traits<packet>::size;
-  static constexpr std::int64_t chunk_elems = 16384;  // 64-128 KiB of each stream: L2-resident
 
  public:
   eigen_adam(const adam_config& c, const impl_options& o) : cfg_(c.validated()), threads_(std::max(1, o.threads)) {}
@@ -65,7 +100,6 @@ class eigen_adam final : public optimizer {
   void bind(std::span<const tensor_view> params, std::span<const tensor_view> grads) override {
     if (params.size() != grads.size()) throw input_error("eigen: params and grads differ in count");
     tensors_.clear();
-    work_.clear();
     step_ = 0;
     step_bf16_ = 0.0f;
     for (std::size_t i = 0; i < params.size(); ++i) {
@@ -80,13 +114,13 @@ class eigen_adam final : public optimizer {
       if (cfg_.amsgrad) t.vmax.assign(n, T(0));
       tensors_.push_back(std::move(t));
     }
-    for (std::size_t i = 0; i < tensors_.size(); ++i) {
-      const std::int64_t n = tensors_[i].n;
+    std::vector<std::int64_t> sizes;
+    for (auto& t : tensors_) {
       if constexpr (M == mutant::empty_stops)
-        if (n == 0) break;
-      for (std::int64_t off = 0; off < n; off += chunk_elems)
-        work_.push_back({static_cast<std::uint32_t>(i), off, std::min(chunk_elems, n - off)});
+        if (t.n == 0) break;
+      sizes.push_back(t.n);
     }
+    split_.assign(sizes, 64 / static_cast<std::int64_t>(sizeof(T)));  // a cache line
   }
 
   void load_state(const adam_state& s) override {
@@ -151,22 +185,16 @@ class eigen_adam final : public optimizer {
       s.bc2_sqrt = 1.0;
     }
     if constexpr (M == mutant::trains_worse) s.neg_step_size *= 0.8;
+    s.bc2_sqrt_inverse = 1.0 / static_cast<double>(T(s.bc2_sqrt));
     const bool maximize = (M == mutant::maximize_ignored) ? false : c.maximize;
     const bool lerp_low = s.w1 < 0.5;
-    const std::int64_t nwork = static_cast<std::int64_t>(work_.size());
-    auto one = [&](std::int64_t w) {
-      const work_item& it = work_[w];
-      tensor& tn = tensors_[it.tensor];
-      update(tn, it.offset, it.len, s, maximize, lerp_low, it.offset + it.len == tn.n);
-    };
+    const int flags = (maximize ? 1 : 0) | (s.wd != 0.0 ? 2 : 0) | (lerp_low ? 4 : 0) | (cfg_.amsgrad ? 8 : 0);
+    const int threads = split_.threads_for(threads_);
     // One thread: no parallel region at all (even an if(false) region makes libgomp allocate and
     // free a team on every step, which the speed runner's allocation hook reports).
-    if (nwork <= 1 || threads_ <= 1) {
-      for (std::int64_t w = 0; w < nwork; ++w) one(w);
-      return;
-    }
-#pragma omp parallel for schedule(static) num_threads(threads_)
-    for (std::int64_t w = 0; w < nwork; ++w) one(w);
+    if (threads <= 1) return run_share(flags, s, 0, 1);
+#pragma omp parallel num_threads(threads)
+    run_share(flags, s, omp_get_thread_num(), omp_get_num_threads());
   }
 
  private:
@@ -177,10 +205,6 @@ class eigen_adam final : public optimizer {
     // Aligned to Eigen's widest packet (64 bytes with AVX-512), like the callers' host tensors: a
     // packet load then never straddles two cache lines (malloc's 16-byte alignment would).
     std::vector<T, Eigen::aligned_allocator<T>> m, v, vmax;
-  };
-  struct work_item {
-    std::uint32_t tensor;
-    std::int64_t offset, len;
   };
 
   /// One element, scalar; the packet loop below is the same arithmetic, op for op.
@@ -202,28 +226,36 @@ class eigen_adam final : public optimizer {
     p = p + T(s.neg_step_size) * (m / denom);
   }
 
-  /// Picks the packet loop compiled for this step's flags: the loop body then has no branches
-  /// (measured by `adambench speed`; the arithmetic is the same op for op).
-  static void update(tensor& tn, std::int64_t off, std::int64_t len, const kernel_scalars& s, bool maximize, bool lerp_low, bool last_chunk) {
-    const int flags = (maximize ? 1 : 0) | (s.wd != 0.0 ? 2 : 0) | (lerp_low ? 4 : 0) | (tn.vmax.empty() ? 0 : 8);
+  /// Thread t's share of the step (of `threads`), with the packet loop compiled for this step's
+  /// flags: the loop body then has no branches (measured by `adambench speed`; the arithmetic is the
+  /// same op for op).
+  void run_share(int flags, const kernel_scalars& s, int t, int threads) {
     switch (flags) {
-      case 0: return update_fixed<false, false, false, false>(tn, off, len, s, last_chunk);
-      case 1: return update_fixed<true, false, false, false>(tn, off, len, s, last_chunk);
-      case 2: return update_fixed<false, true, false, false>(tn, off, len, s, last_chunk);
-      case 3: return update_fixed<true, true, false, false>(tn, off, len, s, last_chunk);
-      case 4: return update_fixed<false, false, true, false>(tn, off, len, s, last_chunk);
-      case 5: return update_fixed<true, false, true, false>(tn, off, len, s, last_chunk);
-      case 6: return update_fixed<false, true, true, false>(tn, off, len, s, last_chunk);
-      case 7: return update_fixed<true, true, true, false>(tn, off, len, s, last_chunk);
-      case 8: return update_fixed<false, false, false, true>(tn, off, len, s, last_chunk);
-      case 9: return update_fixed<true, false, false, true>(tn, off, len, s, last_chunk);
-      case 10: return update_fixed<false, true, false, true>(tn, off, len, s, last_chunk);
-      case 11: return update_fixed<true, true, false, true>(tn, off, len, s, last_chunk);
-      case 12: return update_fixed<false, false, true, true>(tn, off, len, s, last_chunk);
-      case 13: return update_fixed<true, false, true, true>(tn, off, len, s, last_chunk);
-      case 14: return update_fixed<false, true, true, true>(tn, off, len, s, last_chunk);
-      default: return update_fixed<true, true, true, true>(tn, off, len, s, last_chunk);
+      case 0: return run_fixed<false, false, false, false>(s, t, threads);
+      case 1: return run_fixed<true, false, false, false>(s, t, threads);
+      case 2: return run_fixed<false, true, false, false>(s, t, threads);
+      case 3: return run_fixed<true, true, false, false>(s, t, threads);
+      case 4: return run_fixed<false, false, true, false>(s, t, threads);
+      case 5: return run_fixed<true, false, true, false>(s, t, threads);
+      case 6: return run_fixed<false, true, true, false>(s, t, threads);
+      case 7: return run_fixed<true, true, true, false>(s, t, threads);
+      case 8: return run_fixed<false, false, false, true>(s, t, threads);
+      case 9: return run_fixed<true, false, false, true>(s, t, threads);
+      case 10: return run_fixed<false, true, false, true>(s, t, threads);
+      case 11: return run_fixed<true, true, false, true>(s, t, threads);
+      case 12: return run_fixed<false, false, true, true>(s, t, threads);
+      case 13: return run_fixed<true, false, true, true>(s, t, threads);
+      case 14: return run_fixed<false, true, true, true>(s, t, threads);
+      default: return run_fixed<true, true, true, true>(s, t, threads);
     }
+  }
+
+  template <bool maximize, bool has_wd, bool lerp_low, bool amsgrad>
+  void run_fixed(const kernel_scalars& s, int t, int threads) {
+    split_.for_each_piece(t, threads, [&](std::size_t i, std::int64_t first, std::int64_t end) {
+      tensor& tn = tensors_[i];
+      update_fixed<maximize, has_wd, lerp_low, amsgrad>(tn, first, end - first, s, end == tn.n);
+    });
   }
 
   template <bool maximize, bool has_wd, bool lerp_low, bool amsgrad>
@@ -255,7 +287,7 @@ class eigen_adam final : public optimizer {
         vh = pmax<Eigen::PropagateNaN>(ploadu<packet>(vm + k), vk);
         if constexpr (M != mutant::amsgrad_not_stored) pstoreu(vm + k, vh);
       }
-      const packet denom = padd(pdiv(psqrt(vh), bc2s), eps);
+      const packet denom = padd(exact_div_by_constant<packet>::run(psqrt(vh), bc2s, s.bc2_sqrt_inverse), eps);
       pk = padd(pk, pmul(nss, pdiv(mk, denom)));
       pstoreu(m + k, mk);
       pstoreu(v + k, vk);
@@ -271,7 +303,7 @@ class eigen_adam final : public optimizer {
   std::int64_t step_ = 0;
   float step_bf16_ = 0.0f;
   std::vector<tensor> tensors_;
-  std::vector<work_item> work_;
+  work_split split_;
 };
 
 /// Makes the Eigen optimizer for a dtype, with or without a planted bug.
