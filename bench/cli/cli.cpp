@@ -1,6 +1,7 @@
 #include "cli/cli.h"
 
 #include "cli/check_cli.h"
+#include "cli/count_cli.h"
 #include "cli/gate_cli.h"
 #include "cli/history_cli.h"
 #include "cli/sweep_cli.h"
@@ -314,6 +315,7 @@ struct command_line {
   std::shared_ptr<history_cli> hist;
   std::shared_ptr<sweep_cli> sweep;
   std::shared_ptr<check_cli> check;
+  std::shared_ptr<count_cli> count;
 };
 
 void add_commands(command_line& cl) {
@@ -331,6 +333,7 @@ void add_commands(command_line& cl) {
   cl.hist = add_history_commands(app);     // history add/show/check (bench/cli/history_cli.cpp)
   cl.sweep = add_sweep_commands(app);      // bench/cli/sweep_cli.cpp
   cl.check = add_check_commands(app);      // bench/cli/check_cli.cpp
+  cl.count = add_count_commands(app);      // count, count-worker (bench/cli/count_cli.cpp)
 }
 
 // nullopt when the command line parsed; otherwise the exit code (help and version: 0; errors: 2).
@@ -362,6 +365,7 @@ int dispatch(command_line& cl, const registry& reg) {
   if (auto rc = run_history_commands(*cl.hist)) return *rc;
   if (auto rc = run_sweep_commands(*cl.sweep, reg, cl.threads)) return *rc;
   if (auto rc = run_check_commands(*cl.check)) return *rc;
+  if (auto rc = run_count_commands(*cl.count, reg)) return *rc;
   if (cl.list->parsed()) return run_list(reg);
   return 2;
 }

@@ -18,6 +18,7 @@ std::vector<std::string> list_fields(const std::string& kind) {
   if (kind == "converge") return {"runs", "aggregates", "batch_scaling", "expectations_unmet"};
   if (kind == "speed") return {"benchmarks"};
   if (kind == "sweep") return {"studies", "points", "claims"};  // shards split by study
+  if (kind == "count") return {"results"};
   return {};
 }
 
@@ -43,6 +44,9 @@ piece_facts facts_of(const loaded_result& r) {
     if (auto b = c->find("build"); b != c->end() && b->is_object()) f.build = str_or(*b, "git_commit", "?");
     if (auto t = c->find("threads"); t != c->end() && t->is_number_integer()) f.threads = std::to_string(t->get<long long>());
   }
+  // Counted pieces are also one instrument: the same kernel flags and ISA.
+  if (r.kind == "count" && j.contains("build") && j["build"].is_object())
+    f.build += fmt::format(" ({}; {})", str_or(j["build"], "kernel_flags", "?"), str_or(j["build"], "isa", "?"));
   return f;
 }
 

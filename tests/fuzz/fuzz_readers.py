@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Fuzz test of every reader of untrusted input: suite TOML, npz, and result JSON through compare and merge.
+"""Fuzz test of every reader of untrusted input: suite TOML, npz, and result JSON (agree, speed, converge,
+count) through compare and merge.
 
 Mutates valid inputs (bit flips, truncation, wrong types, huge numbers, deep nesting, ...) and feeds
 each mutant to `adambench-readers each` (in-process, one line per mutant). Every mutant must end with
@@ -72,6 +73,8 @@ def wrong_type(doc):
 
 def delete_key(doc):
     dicts = [(p, x) for p, x in nodes(doc) if isinstance(x, dict) and x]
+    if not dicts:  # an earlier mutation replaced the whole document by a scalar
+        return doc
     p, d = rng.choice(dicts)
     del d[rng.choice(list(d))]
     return doc
@@ -172,11 +175,14 @@ def small_speed():
     d["benchmarks"] = d["benchmarks"][:30]
     return d
 
-results = {"agree": small_agree(), "converge": small_converge(), "speed": small_speed()}
+def small_count():
+    return json.load(open(os.path.join(args.src, "tests/fixtures/count.json")))
+
+results = {"agree": small_agree(), "converge": small_converge(), "speed": small_speed(), "count": small_count()}
 bases = {k: write(f"base-{k}.json", json.dumps(v).encode()) for k, v in results.items()}
 shards = {}
 for k, v in results.items():
-    lst = {"agree": "results", "converge": "runs", "speed": "benchmarks"}[k]
+    lst = {"agree": "results", "converge": "runs", "speed": "benchmarks", "count": "results"}[k]
     a, b = copy.deepcopy(v), copy.deepcopy(v)
     a[lst], b[lst] = v[lst][0::2], v[lst][1::2]
     if k == "speed":
