@@ -3,10 +3,12 @@
 # call it, and a ctest (ci.gate) runs it end to end in light mode (docs/sharding.md). Usage:
 #
 #   scripts/ci-gate.sh build              configure and build (scripts/setup.sh)
+#   scripts/ci-gate.sh build-count        the counting build, build-count/ (ADAMBENCH_COUNT=1 scripts/setup.sh)
 #   scripts/ci-gate.sh test               every ctest except this script's own (scripts/test.sh)
-#   scripts/ci-gate.sh pr OUT             pull-request gate: agreement and convergence against
-#                                         the baselines (gated), speed (reported, not gated),
-#                                         report in OUT/report, verdict in OUT/verdict.md
+#   scripts/ci-gate.sh pr OUT             pull-request gate: agreement, convergence and counted
+#                                         speed against the baselines (gated), timed speed
+#                                         (reported, not gated), report in OUT/report, verdict
+#                                         in OUT/verdict.md
 #   scripts/ci-gate.sh baselines DIR      write the baselines `pr` compares with (what
 #                                         scripts/update-baselines.sh does for reports/baselines)
 #   scripts/ci-gate.sh shard I N OUT      slice I of N of the full suite into OUT/shard-I-of-N/ (emptied
@@ -19,6 +21,8 @@
 #
 # Environment:
 #   ADAMBENCH_BIN            the adambench binary (default: $ADAMBENCH_BUILD_DIR/adambench, build/)
+#   ADAMBENCH_COUNT_BIN      the counting build's binary (default: build-count/adambench); counted
+#                            speed needs it: without it `pr` and `baselines` fail (exit 4), never pass
 #   ADAMBENCH_CI_BASELINES   baselines folder (default: reports/baselines)
 #   ADAMBENCH_CI_THREADS     --threads for agree and speed (default 2; converge runs at 1 thread,
 #                            where its curves are reproducible)
@@ -40,6 +44,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 build=${ADAMBENCH_BUILD_DIR:-build}
 bin=${ADAMBENCH_BIN:-$build/adambench}
+count_bin=${ADAMBENCH_COUNT_BIN:-build-count/adambench}
 baselines=${ADAMBENCH_CI_BASELINES:-reports/baselines}
 threads=${ADAMBENCH_CI_THREADS:-2}
 read -r -a agree_args <<<"${ADAMBENCH_CI_AGREE_ARGS:-}"
@@ -48,12 +53,16 @@ py=/usr/bin/python3  # Debian's, with numpy, matplotlib and jsonschema (scripts/
 if [ "${ADAMBENCH_CI_LIGHT:-0}" = 1 ]; then
   pr_agree=tests/ci/light.toml  pr_converge=tests/ci/light.toml  pr_converge_filter=.
   pr_speed=tests/ci/light.toml  full=tests/ci/light.toml  speed_args=()
-  agree_base=agree-light.json  converge_base=converge-light.json
+  pr_count=tests/ci/light.toml  count_args=()
+  agree_base=agree-light.json  converge_base=converge-light.json  count_base=count-light.json
 else
   # Keep these in step with scripts/update-baselines.sh, which writes the baselines they meet.
   pr_agree=ci  pr_converge=smoke  pr_converge_filter='quadratic|logreg|rosenbrock|diverge'
   pr_speed=smoke  full=full  speed_args=()
-  agree_base=agree-ci.json  converge_base=converge-smoke-analytic.json
+  # LibTorch's many_small row is left out of the counted slice: 10,000 tensors through its dispatcher
+  # take over a minute of simulation per row, more than the rest of the slice (docs/speed.md).
+  pr_count=ci  count_args=(--filter '^(probe|eigen)/|^libtorch/[a-z+]*/(flat_|resnet50)')
+  agree_base=agree-ci.json  converge_base=converge-smoke-analytic.json  count_base=count-ci.json
 fi
 
 die() { echo "ci-gate.sh: $*" >&2; exit 2; }
@@ -142,19 +151,27 @@ account_shards() {  # account_shards OUT N: each shard's run, state and exit (st
   [ "$bad" = 0 ] || echo
   echo "$table"
 }
+counted=""   # pr: what the counted gate compared (the verdict line says it)
 verdict_line() {
+  local tail=""
+  [ -z "$counted" ] || tail=" (counted speed: $counted)"
   case $1 in
-    0) echo "✅ adambench gate: pass" ;;
-    1) echo "❌ adambench gate: regression or disagreement" ;;
-    3) echo "❌ adambench gate: nothing was checked" ;;
-    130) echo "❌ adambench gate: interrupted" ;;
-    *) echo "❌ adambench gate: could not run (exit $1: bad input or environment)" ;;
+    0) echo "✅ adambench gate: pass$tail" ;;
+    1) echo "❌ adambench gate: regression or disagreement$tail" ;;
+    3) echo "❌ adambench gate: nothing was checked$tail" ;;
+    130) echo "❌ adambench gate: interrupted$tail" ;;
+    *) echo "❌ adambench gate: could not run (exit $1: bad input or environment)$tail" ;;
   esac
 }
 embed() {  # embed FILE: at most 20,000 characters of it; inside a red verdict, no part of it says ✅
   if [ "$worst" = 0 ]; then head -c 20000 "$1"; else head -c 20000 "$1" | sed 's/✅/⚠️ (part of a red verdict)/g'; fi
 }
 headline="" preface=""  # merge: the verdict's first line and what follows it when shards are missing
+have_count_bin() {  # counted speed needs the counting build (x86-64-v3 kernels, which Valgrind runs)
+  [ -x "$count_bin" ] && return 0
+  echo "ci-gate.sh: no counting build at $count_bin (run: scripts/ci-gate.sh build-count): counted speed cannot be compared" >&2
+  return 1
+}
 publish() {  # publish OUT: OUT/verdict.md, and the job summary on GitHub
   local out=$1
   {
@@ -176,11 +193,13 @@ publish() {  # publish OUT: OUT/verdict.md, and the job summary on GitHub
   if [ -n "$headline" ]; then echo "$headline"; else verdict_line "$worst"; fi
 }
 
-[ -x "$bin" ] || [ "${1:-}" = build ] || [ "${1:-}" = test ] || { echo "ci-gate.sh: no adambench binary at $bin (run: scripts/ci-gate.sh build)" >&2; exit 4; }
+[ -x "$bin" ] || [ "${1:-}" = build ] || [ "${1:-}" = build-count ] || [ "${1:-}" = test ] || { echo "ci-gate.sh: no adambench binary at $bin (run: scripts/ci-gate.sh build)" >&2; exit 4; }
 
 case "${1:-}" in
   build)
     exec scripts/setup.sh ;;
+  build-count)
+    ADAMBENCH_COUNT=1 exec scripts/setup.sh ;;
   test)
     exec scripts/test.sh -E '^ci\.gate$' ;;
 
@@ -190,25 +209,43 @@ case "${1:-}" in
     mkdir -p "$dir" || exit 4
     "$bin" --threads "$threads" agree "$pr_agree" --quiet --out "$tmp/agree" "${agree_args[@]}" >/dev/null || exit $?
     "$bin" --threads 1 converge "$pr_converge" --filter "$pr_converge_filter" --quiet --out "$tmp/conv" >/dev/null || exit $?
-    cp "$tmp/agree/agree.json" "$dir/$agree_base" && cp "$tmp/conv/converge.json" "$dir/$converge_base" || exit 4
-    echo "ci-gate.sh: wrote $dir/$agree_base and $dir/$converge_base" ;;
+    have_count_bin || exit 4
+    "$count_bin" count "$pr_count" --quiet --out "$tmp/count" "${count_args[@]}" >/dev/null || exit $?
+    cp "$tmp/agree/agree.json" "$dir/$agree_base" && cp "$tmp/conv/converge.json" "$dir/$converge_base" &&
+      cp "$tmp/count/count.json" "$dir/$count_base" || exit 4
+    echo "ci-gate.sh: wrote $dir/$agree_base, $dir/$converge_base and $dir/$count_base" ;;
 
   pr)
     [ $# = 2 ] || die "usage: ci-gate.sh pr OUT"
     out=$2; mkdir -p "$out" || exit 4
     status_file=$out/steps.txt; : >"$status_file"
-    for f in "$baselines/$agree_base" "$baselines/$converge_base"; do [ -f "$f" ] || die "missing baseline $f"; done
+    for f in "$baselines/$agree_base" "$baselines/$converge_base" "$baselines/$count_base"; do [ -f "$f" ] || die "missing baseline $f"; done
     run agree "$bin" --threads "$threads" agree "$pr_agree" --quiet --out "$out/agree" "${agree_args[@]}"
     [ -f "$out/agree/agree.json" ] &&
       run agree-vs-baseline "$bin" compare "$baselines/$agree_base" "$out/agree/agree.json" --markdown "$out/agree-compare.md"
     run converge "$bin" --threads 1 converge "$pr_converge" --filter "$pr_converge_filter" --quiet --out "$out/converge"
     [ -f "$out/converge/converge.json" ] &&
       run converge-vs-baseline "$bin" compare "$baselines/$converge_base" "$out/converge/converge.json" --markdown "$out/converge-compare.md"
-    # Speed is reported, not gated: CI machines are too noisy for a verdict (docs/speed.md).
+    # Counted speed is gated: counts do not depend on the load (docs/speed.md, "Counted speed"). A
+    # count that did not compare is a failure, never a pass.
+    counted="not compared"
+    if have_count_bin; then
+      run count "$count_bin" count "$pr_count" --quiet --out "$out/count" "${count_args[@]}"
+    else
+      echo "count 4" >>"$status_file"; note 4
+    fi
+    if [ -f "$out/count/count.json" ]; then
+      run count-vs-baseline "$bin" compare "$baselines/$count_base" "$out/count/count.json" --markdown "$out/count-compare.md"
+      [ -s "$out/count-compare.md" ] && counted=$(head -1 "$out/count-compare.md" | sed 's/^[^ ]* //')
+    else
+      echo "count-vs-baseline 4" >>"$status_file"; note 4
+    fi
+    # Timed speed is reported, not gated: CI machines are too noisy for a verdict (docs/speed.md).
     echo "== speed (reported, not gated)"
     "$bin" --threads "$threads" speed "$pr_speed" --out "$out/speed" "${speed_args[@]}" >"$out/speed.log" 2>&1
     echo "speed(not-gated) $?" >>"$status_file"
     inputs=("$out/agree" "$out/converge"); [ -f "$out/speed/speed.json" ] && inputs+=("$out/speed")
+    [ -f "$out/count/count.json" ] && inputs+=("$out/count")
     run report "$py" scripts/report.py "${inputs[@]}" --out "$out/report"
     publish "$out"
     exit "$worst" ;;
@@ -282,5 +319,5 @@ case "${1:-}" in
     publish "$hout"
     exit "$worst" ;;
 
-  *) die "usage: ci-gate.sh build | test | pr OUT | baselines DIR | shard I N OUT | merge OUT N | history OUT DB" ;;
+  *) die "usage: ci-gate.sh build | build-count | test | pr OUT | baselines DIR | shard I N OUT | merge OUT N | history OUT DB" ;;
 esac

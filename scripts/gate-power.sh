@@ -16,12 +16,15 @@
 # Options: --bin PATH (default build/adambench), --cal N (9), --group G (3), --experiments E (10),
 #          --impl NAME (eigen), --slowdown FRACTION (0.10), --b-args "ARGS" (extra SPEED-ARGS for
 #          the A/B runs only, e.g. "--filter 'flat_32M|resnet50'" to time only some rows there),
-#          --summary (only summarise what an earlier, possibly interrupted, run left in OUT).
+#          --plant NAME (B is the mutants binary stepping eigen~NAME as eigen, ADAMBENCH_PLANT,
+#          instead of a planted slowdown: the counted gate's plants timed; --bin should then be the
+#          mutants binary too), --summary (only summarise what an earlier, possibly interrupted, run
+#          left in OUT).
 set -euo pipefail
-usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 [ $# -ge 1 ] || usage
 out=$1; shift
-bin=build/adambench cal=9 group=3 experiments=10 impl=eigen slowdown=0.10 b_args="" summary_only=0
+bin=build/adambench cal=9 group=3 experiments=10 impl=eigen slowdown=0.10 b_args="" summary_only=0 plant=""
 while [ $# -gt 0 ] && [ "$1" != "--" ]; do
   case $1 in
     --bin) bin=$2; shift 2 ;;
@@ -31,6 +34,7 @@ while [ $# -gt 0 ] && [ "$1" != "--" ]; do
     --impl) impl=$2; shift 2 ;;
     --slowdown) slowdown=$2; shift 2 ;;
     --b-args) b_args=$2; shift 2 ;;
+    --plant) plant=$2; shift 2 ;;
     --summary) summary_only=1; shift ;;
     *) echo "gate-power.sh: unknown option '$1'" >&2; exit 2 ;;
   esac
@@ -43,8 +47,12 @@ shift
 [ ! -e "$out" ] || { echo "gate-power.sh: $out exists: give a new folder (nothing is overwritten)" >&2; exit 2; }
 bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
 mkdir -p "$out"
-# B: the same binary with the slowdown planted (ab runs a binary, so B is a two-line wrapper).
-printf '#!/bin/sh\nADAMBENCH_PLANTED_SLOWDOWN=%s:%s exec %s "$@"\n' "$impl" "$slowdown" "$bin" >"$out/slow.sh"
+# B: the same binary with the slowdown (or the plant) in it (ab runs a binary: B is a two-line wrapper).
+if [ -n "$plant" ]; then
+  printf '#!/bin/sh\nADAMBENCH_PLANT=%s exec %s "$@"\n' "$plant" "$bin" >"$out/slow.sh"
+else
+  printf '#!/bin/sh\nADAMBENCH_PLANTED_SLOWDOWN=%s:%s exec %s "$@"\n' "$impl" "$slowdown" "$bin" >"$out/slow.sh"
+fi
 chmod +x "$out/slow.sh"
 echo "gate-power: load before: $(cut -d' ' -f1-3 /proc/loadavg)" | tee "$out/load.txt"
 
@@ -64,9 +72,9 @@ echo "gate-power: load after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out/l
 fi
 [ -f "$out/cal/calibration.json" ] || { echo "gate-power: $out holds no calibration" >&2; exit 2; }
 
-/usr/bin/python3 - "$out" "$experiments" "$impl" "$slowdown" <<'PY'
+/usr/bin/python3 - "$out" "$experiments" "$impl" "$slowdown" "$plant" <<'PY'
 import json, os, re, sys
-out, n, impl, slow = sys.argv[1], int(sys.argv[2]), sys.argv[3], float(sys.argv[4])
+out, n, impl, slow, plant = sys.argv[1], int(sys.argv[2]), sys.argv[3], float(sys.argv[4]), sys.argv[5]
 cal = json.load(open(f"{out}/cal/calibration.json"))
 row = re.compile(r"^speed\s+(\S+)\s+(regression|improvement|inconclusive|warning|new)\s")
 planted = planted_hit = planted_all = others = other_alarms = other_inconclusive = 0
@@ -88,7 +96,7 @@ for e in range(1, n + 1):
     others += len(names - mine); other_alarms += alarms
     other_inconclusive += sum(verdicts.get(k) == "inconclusive" for k in names - mine)
     experiments.append({"experiment": e, "planted_rows": len(mine), "flagged": hit, "other_rows": len(names - mine), "other_alarms": alarms})
-res = {"slowdown": slow, "impl": impl, "experiments_done": done, "experiments": experiments,
+res = {"slowdown": None if plant else slow, "plant": plant or None, "impl": impl, "experiments_done": done, "experiments": experiments,
        "calibration": {k: cal[k] for k in ("runs", "group", "comparisons", "false_alarms", "inconclusive", "false_alarm_rate", "noise")},
        "planted_rows": planted, "planted_flagged": planted_hit, "experiments_all_flagged": planted_all,
        "other_rows": others, "other_false_alarms": other_alarms, "other_inconclusive": other_inconclusive,
@@ -99,6 +107,7 @@ os.replace(tmp, f"{out}/power.json")
 print(f"gate-power: A/A (calibrate, {cal['noise']}): {cal['false_alarms']} false alarms in {cal['comparisons']} comparisons "
       f"({100 * cal['false_alarm_rate']:.1f}%), {cal['inconclusive']} inconclusive")
 print(f"gate-power: A/A (unslowed rows of the A/B runs): {other_alarms} false alarms in {others} comparisons, {other_inconclusive} inconclusive")
-print(f"gate-power: {impl} slowed by {100 * slow:.0f}%: {planted_hit} of {planted} rows flagged; "
+what = f"planted {plant}" if plant else f"slowed by {100 * slow:.0f}%"
+print(f"gate-power: {impl} {what}: {planted_hit} of {planted} rows flagged; "
       f"every {impl} row flagged in {planted_all} of {done} A/B runs ({n - done} not run)")
 PY

@@ -2,6 +2,9 @@
 # Installs the Debian packages adambench needs (only the missing ones), then configures and builds
 # into build/ (or $ADAMBENCH_BUILD_DIR). Idempotent: a second run only rebuilds what changed.
 # ADAMBENCH_TORCH=pypi builds against the newest PyPI torch wheel instead, into build-torch/.
+# ADAMBENCH_COUNT=1 builds the counting build instead, into build-count/: CPU kernels for
+# x86-64-v3 (Valgrind cannot run AVX-512), the count tests only (docs/speed.md, "Counted speed").
+# Compiles go through ccache when it is installed (the builds share most objects).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +24,8 @@ packages=(
   python3-yaml   # tests/ci/test_workflow.py parses .github/workflows/adambench.yml
   python3-torch   # scripts/adambench_trace.py and its test (tests/e2e/check_test.sh)
   slurm-wlm munge   # ctest ci.slurm: the nightly on a one-node Slurm started by the test (tests/e2e/slurm_test.sh)
+  valgrind   # adambench count: Callgrind counts instructions and simulates the caches (docs/speed.md)
+  ccache   # build/, build-count/ (and build-torch/) share every object their flags do not change
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -76,9 +81,26 @@ if [ "${ADAMBENCH_TORCH:-debian}" = pypi ]; then
   default_build=build-torch
 fi
 
+# ADAMBENCH_COUNT=1: the counting build. Only the CPU kernels' flags differ from build/ (and CUDA,
+# the sanitizer twin of the readers and the other tests are left out), so with ccache the rest
+# comes from the cache.
+count_args=()
+if [ "${ADAMBENCH_COUNT:-0}" = 1 ]; then
+  [ ${#torch_args[@]} = 0 ] || { echo "setup: ADAMBENCH_COUNT=1 and ADAMBENCH_TORCH=pypi are separate builds: run them one at a time" >&2; exit 2; }
+  count_args=(-DADAMBENCH_MARCH=x86-64-v3 -DADAMBENCH_COUNT_BUILD=ON -DADAMBENCH_CUDA=OFF -DADAMBENCH_SANITIZE_READERS=OFF)
+  default_build=build-count
+fi
+
+# ccache: relative paths under the clone, so every build folder (and clone) hits the same entries.
+launcher=()
+if command -v ccache >/dev/null && [[ "${ADAMBENCH_CMAKE_ARGS:-}" != *COMPILER_LAUNCHER* ]]; then
+  export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD}
+  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_CUDA_COMPILER_LAUNCHER=ccache)
+fi
+
 build=${ADAMBENCH_BUILD_DIR:-${default_build:-build}}
 if [ ! -f "$build/build.ninja" ]; then
-  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release "${torch_args[@]}" ${ADAMBENCH_CMAKE_ARGS:-}
+  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release "${torch_args[@]}" "${count_args[@]}" "${launcher[@]}" ${ADAMBENCH_CMAKE_ARGS:-}
 elif [ ${#torch_args[@]} -gt 0 ]; then
   cmake "$build" "${torch_args[@]}" >/dev/null  # a newer wheel lands in the same folder
 fi

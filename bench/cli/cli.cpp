@@ -1,6 +1,7 @@
 #include "cli/cli.h"
 
 #include "cli/check_cli.h"
+#include "cli/count_cli.h"
 #include "cli/gate_cli.h"
 #include "cli/history_cli.h"
 #include "cli/sweep_cli.h"
@@ -318,6 +319,7 @@ struct command_line {
   std::shared_ptr<sweep_cli> sweep;
   std::shared_ptr<tune_cli> tune;
   std::shared_ptr<check_cli> check;
+  std::shared_ptr<count_cli> count;
 };
 
 void add_commands(command_line& cl) {
@@ -336,6 +338,7 @@ void add_commands(command_line& cl) {
   cl.sweep = add_sweep_commands(app);      // bench/cli/sweep_cli.cpp
   cl.tune = add_tune_commands(app);        // tune, data-order (bench/cli/tune_cli.cpp)
   cl.check = add_check_commands(app);      // bench/cli/check_cli.cpp
+  cl.count = add_count_commands(app);      // count, count-worker (bench/cli/count_cli.cpp)
 }
 
 // nullopt when the command line parsed; otherwise the exit code (help and version: 0; errors: 2).
@@ -368,6 +371,7 @@ int dispatch(command_line& cl, const registry& reg) {
   if (auto rc = run_sweep_commands(*cl.sweep, reg, cl.threads)) return *rc;
   if (auto rc = run_tune_commands(*cl.tune, reg, cl.threads)) return *rc;
   if (auto rc = run_check_commands(*cl.check)) return *rc;
+  if (auto rc = run_count_commands(*cl.count, reg)) return *rc;
   if (cl.list->parsed()) return run_list(reg);
   return 2;
 }

@@ -23,6 +23,7 @@ struct gate_cli {
   std::string bin_a, bin_b, out_dir, noise_file;
   int rounds = 5, group = 3;
   std::vector<std::string> args;
+  std::vector<CLI::Option*> min_effect_opts;  // given: it is counted speed's minimum effect too
 };
 
 std::pair<int, int> parse_shard(const std::string& s) {
@@ -36,9 +37,11 @@ std::pair<int, int> parse_shard(const std::string& s) {
 std::shared_ptr<gate_cli> add_gate_commands(CLI::App& app) {
   auto g = std::make_shared<gate_cli>();
   auto thresholds = [&](CLI::App* c) {
-    c->add_option("--min-effect", g->opt.min_effect,
-                  "speed: floor of the smallest relative change that counts; a benchmark's measured A/A noise raises it (default 0.02)")
-        ->check(CLI::Range(0.0, 10.0));
+    g->min_effect_opts.push_back(
+        c->add_option("--min-effect", g->opt.min_effect,
+                      "speed: floor of the smallest relative change that counts; a benchmark's measured A/A noise raises it (default 0.02); "
+                      "count: the smallest relative change of a counted figure (default 0.01)")
+            ->check(CLI::Range(0.0, 10.0)));
     c->add_option("--alpha", g->opt.alpha, "speed: significance level of the Welch t-test over whole runs' medians (default 0.05)")
         ->check(CLI::Range(0.0, 1.0));
   };
@@ -115,7 +118,7 @@ void check_child(int rc, const std::string& bin, const char* what, int index) {
 
 // The single result file a run wrote into `dir` (speed.json, agree.json, converge.json).
 fs::path result_in(const fs::path& dir) {
-  for (const char* n : {"speed.json", "agree.json", "converge.json"})
+  for (const char* n : {"speed.json", "agree.json", "converge.json", "count.json"})
     if (fs::exists(dir / n)) return dir / n;
   throw io_error(fmt::format("{}: the run wrote no result file", dir.string()));
 }
@@ -141,6 +144,8 @@ namespace {
 // The options with --noise read: the `adambench_noise` object of a calibration or its baseline.
 gate_options options_of(const gate_cli& g) {
   gate_options o = g.opt;
+  for (auto* m : g.min_effect_opts)
+    if (m->count() > 0) o.count_min_effect = o.min_effect;
   if (g.noise_file.empty()) return o;
   const loaded_result r = load_result(g.noise_file);
   if (!r.json.contains("adambench_noise"))

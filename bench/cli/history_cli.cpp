@@ -2,6 +2,7 @@
 
 #include "core/adam_config.h"
 #include "core/stats.h"
+#include "gate/compare.h"
 #include "history/store.h"
 
 #include <algorithm>
@@ -163,6 +164,13 @@ int check(history_cli& h) {
   return alarms ? 1 : 0;
 }
 
+// A result read for the store; count.json (the newest kind) is also checked against its schema first.
+parsed_result checked_parse(const std::filesystem::path& p) {
+  parsed_result r = parse_result_file(p);
+  if (r.kind == "count") load_result(p);
+  return r;
+}
+
 }  // namespace
 
 std::optional<int> run_history_commands(history_cli& h) {
@@ -173,19 +181,20 @@ std::optional<int> run_history_commands(history_cli& h) {
     for (auto& p : h.inputs) {
       std::error_code ec;
       if (!std::filesystem::is_directory(p, ec)) {
-        rs.push_back(parse_result_file(p));
+        rs.push_back(checked_parse(p));
         continue;
       }
       // A folder: every result file in it and below, in name order.
       std::vector<std::filesystem::path> found;
       for (auto& e : std::filesystem::recursive_directory_iterator(p, ec)) {
         const auto n = e.path().filename().string();
-        if (e.is_regular_file() && (n == "agree.json" || n == "speed.json" || n == "converge.json" || n == "sweep.json")) found.push_back(e.path());
+        if (e.is_regular_file() && (n == "agree.json" || n == "speed.json" || n == "converge.json" || n == "sweep.json" || n == "count.json"))
+          found.push_back(e.path());
       }
       if (ec) throw input_error(fmt::format("{}: cannot list the folder: {}", p, ec.message()));
-      if (found.empty()) throw input_error(fmt::format("{}: no agree.json, speed.json, converge.json or sweep.json in this folder", p));
+      if (found.empty()) throw input_error(fmt::format("{}: no agree.json, speed.json, converge.json, sweep.json or count.json in this folder", p));
       std::sort(found.begin(), found.end());
-      for (auto& f : found) rs.push_back(parse_result_file(f));
+      for (auto& f : found) rs.push_back(checked_parse(f));
     }
     store st = store::open(h.db, true);
     auto rep = st.add(rs);

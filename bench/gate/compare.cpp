@@ -61,7 +61,18 @@ std::map<std::string, std::string> setup_of(const loaded_result& r) {
   std::string threads = "?";
   if (auto c = j.find("context"); c != j.end() && c->contains("threads") && (*c)["threads"].is_number_integer())
     threads = std::to_string((*c)["threads"].get<long long>());
-  return {{"suite", suite_name(str_or(j, "suite", "?"))}, {"threads", threads}};
+  std::map<std::string, std::string> s{{"suite", suite_name(str_or(j, "suite", "?"))}, {"threads", threads}};
+  if (r.kind == "count") {
+    // Counts are a property of the instrument too: another compiler, flags, ISA or cache is another scale.
+    const json& b = j["build"];
+    const json& c = j["counting"];
+    s["compiler"] = str_or(b, "compiler", "?");
+    s["kernel flags"] = str_or(b, "kernel_flags", "?");
+    s["ISA"] = str_or(b, "isa", "?");
+    s["Valgrind"] = str_or(c, "valgrind", "?");
+    s["cache model"] = c["cache"].dump();
+  }
+  return s;
 }
 
 void require_same_setup(const std::vector<const loaded_result*>& files) {
@@ -105,7 +116,8 @@ void compare_kind(const std::string& kind, const std::vector<const loaded_result
   if (kind == "agree") compare_agree(bd, cd, o, rep);
   else if (kind == "speed") compare_speed(bd, cd, o, rep);
   else if (kind == "converge") compare_converge(bd, cd, o, rep);
-  else throw input_error(fmt::format("compare: {} results are not gated (compare gates agree, speed and converge results)", kind));
+  else if (kind == "count") compare_count(bd, cd, o, rep);
+  else throw input_error(fmt::format("compare: {} results are not gated (compare gates agree, speed, converge and count results)", kind));
 }
 
 }  // namespace

@@ -8,6 +8,9 @@
 ///               effect no smaller than the benchmark's measured A/A noise floor (speed_gate.cpp)
 ///   convergence by a band around the baseline: seed spread plus the rounding drift between correct
 ///               implementations (docs/convergence.md); bitwise curves with `exact`
+///   counted     estimated cycles and simulated DRAM bytes per step from Valgrind (count.json): the
+///               same at any load, one run per side; different compilers, flags, ISAs or cache
+///               models are not compared (count_gate.cpp)
 /// Every file is checked against its JSON Schema (schemas/) before it is read.
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -40,6 +43,7 @@ struct gate_options {
   double growth_floor_u = 1.0;  ///< ...and above this many u * bound
   bool allow_missing = false;   ///< missing, newly skipped or errored results warn instead of fail
   bool exact = false;           ///< convergence: curves must be bitwise identical (by digest)
+  double count_min_effect = 0.01;  ///< counted speed: smallest relative change of a gated count (above its measured spread, docs/speed.md)
 };
 
 /// One comparison line. verdict: regression | improvement | no change | inconclusive | pass |

@@ -20,5 +20,6 @@ using doc_list = std::vector<const nlohmann::json*>;
 void compare_agree(const doc_list& base, const doc_list& cand, const gate_options& o, gate_report& rep);
 void compare_speed(const doc_list& base, const doc_list& cand, const gate_options& o, gate_report& rep);
 void compare_converge(const doc_list& base, const doc_list& cand, const gate_options& o, gate_report& rep);
+void compare_count(const doc_list& base, const doc_list& cand, const gate_options& o, gate_report& rep);
 
 }  // namespace adambench::gate_detail

@@ -20,6 +20,7 @@ std::vector<std::string> list_fields(const std::string& kind, bool shards) {
   if (kind == "converge") return {"runs", "aggregates", "batch_scaling", "expectations_unmet"};
   if (kind == "speed") return shards ? std::vector<std::string>{"benchmarks", "adambench_rows"} : std::vector<std::string>{"benchmarks"};
   if (kind == "sweep") return {"studies", "points", "claims"};  // shards split by study
+  if (kind == "count") return {"results"};
   return {};
 }
 
@@ -46,6 +47,9 @@ piece_facts facts_of(const loaded_result& r) {
     if (auto t = c->find("threads"); t != c->end() && t->is_number_integer()) f.threads = std::to_string(t->get<long long>());
     f.run_id = str_or(*c, "run_id", "");
   }
+  // Counted pieces are also one instrument: the same kernel flags and ISA.
+  if (r.kind == "count" && j.contains("build") && j["build"].is_object())
+    f.build += fmt::format(" ({}; {})", str_or(j["build"], "kernel_flags", "?"), str_or(j["build"], "isa", "?"));
   return f;
 }
 

@@ -198,6 +198,20 @@ void sweep_figures(const json& j, std::vector<figure>& out) {
   }
 }
 
+// A counted benchmark (count.json, docs/speed.md "Counted speed"): its figures per step and per
+// parameter. Counts are exact, so the "repetitions" of each figure is the number of counted steps.
+void count_figures(const json& j, std::vector<figure>& out) {
+  const int steps = j.contains("counting") && j["counting"].is_object() ? j["counting"].value("steps", 0) : 0;
+  for (auto& r : j["results"]) {
+    if (!r.is_object() || r.value("verdict", "") != "counted" || r.value("below_minimum", false)) continue;
+    const std::string k = "count/" + r.value("name", std::string("?"));
+    for (const char* part : {"per_step", "per_param"})
+      if (r.contains(part) && r[part].is_object())
+        for (auto& [m, v] : r[part].items())
+          if (v.is_number()) put(out, k, m + "_" + part, v.get<double>(), steps);
+  }
+}
+
 std::string str_or(const json& o, const char* key, const std::string& dflt) {
   if (o.is_object() && o.contains(key) && o[key].is_string()) return o[key].get<std::string>();
   return dflt;
@@ -216,6 +230,8 @@ int direction_of(const std::string& kind, const std::string& benchmark, const st
     return 0;
   }
   if (kind == "agree") return metric == "worst_err_u" || metric == "failed_seeds" ? -1 : 0;
+  // Counted speed: every figure is a cost (instructions, misses, bytes, cycles); the probe is the yardstick.
+  if (kind == "count") return benchmark.starts_with("count/probe/") ? 0 : -1;
   if (kind == "converge" || kind == "sweep") {
     if (metric.find("acc") != std::string::npos) return +1;
     if (metric.find("loss") != std::string::npos || metric.find("steps_to_target") != std::string::npos ||
@@ -267,8 +283,8 @@ parsed_result parse_result_file(const fs::path& p) {
     if (!j.contains("kind") || !j["kind"].is_string())
       throw input_error(fmt::format("{}: not an adambench result (no \"kind\" and no Google Benchmark \"benchmarks\")", p.string()));
     r.kind = j["kind"].get<std::string>();
-    const char* list = r.kind == "agree" ? "results" : r.kind == "converge" ? "runs" : r.kind == "sweep" ? "points" : nullptr;
-    if (!list) throw input_error(fmt::format("{}: result kind '{}' is not kept in the history (agree, speed, converge, sweep)", p.string(), r.kind));
+    const char* list = r.kind == "agree" || r.kind == "count" ? "results" : r.kind == "converge" ? "runs" : r.kind == "sweep" ? "points" : nullptr;
+    if (!list) throw input_error(fmt::format("{}: result kind '{}' is not kept in the history (agree, speed, converge, sweep, count)", p.string(), r.kind));
     const int v = j.value("schema_version", 0);
     if (v < 1 || v > result_schema_version)
       throw input_error(fmt::format("{}: schema_version {} is not one this build reads (1..{})", p.string(), v, result_schema_version));
@@ -284,6 +300,7 @@ parsed_result parse_result_file(const fs::path& p) {
     r.interrupted = j.value("interrupted", false);
     if (r.kind == "agree") agree_figures(j, r.figures);
     else if (r.kind == "converge") converge_figures(j, r.figures);
+    else if (r.kind == "count") count_figures(j, r.figures);
     else sweep_figures(j, r.figures);
   }
   r.merged = j.contains("merged_from");

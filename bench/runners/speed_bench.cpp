@@ -52,6 +52,21 @@ void fill(host_tensor& t, std::uint32_t salt, float base, float scale) {
 
 }  // namespace
 
+void make_step_buffers(const shape_list& sh, std::vector<host_tensor>& p, std::vector<host_tensor>& g, std::vector<tensor_view>& pv,
+                       std::vector<tensor_view>& gv) {
+  p.clear(), g.clear(), pv.clear(), gv.clear();
+  p.reserve(sh.shapes.size());
+  g.reserve(sh.shapes.size());
+  for (std::size_t k = 0; k < sh.shapes.size(); ++k) {
+    p.emplace_back(dtype::float32, sh.shapes[k]);
+    g.emplace_back(dtype::float32, sh.shapes[k]);
+    fill(p.back(), static_cast<std::uint32_t>(k * 2 + 1), 1.0f, 0.5f);
+    fill(g.back(), static_cast<std::uint32_t>(k * 2 + 2), 0.0f, 1e-2f);
+    pv.push_back(p.back().view());
+    gv.push_back(g.back().view());
+  }
+}
+
 speed_bench::speed_bench(const speed_grid& grid, std::vector<int> cpus)
     : shapes_(grid.shapes), specs_(grid.specs), cpus_(std::move(cpus)), rates_(specs_.size()), extra_bytes_(specs_.size(), -1) {}
 
@@ -193,17 +208,7 @@ void speed_bench::prepare(int i) {
     pv_.clear();
     gv_.clear();
     shape_ = -1;
-    const shape_list& sh = shapes_[b.shape];
-    p_.reserve(sh.shapes.size());
-    g_.reserve(sh.shapes.size());
-    for (std::size_t k = 0; k < sh.shapes.size(); ++k) {
-      p_.emplace_back(dtype::float32, sh.shapes[k]);
-      g_.emplace_back(dtype::float32, sh.shapes[k]);
-      fill(p_.back(), static_cast<std::uint32_t>(k * 2 + 1), 1.0f, 0.5f);
-      fill(g_.back(), static_cast<std::uint32_t>(k * 2 + 2), 0.0f, 1e-2f);
-      pv_.push_back(p_.back().view());
-      gv_.push_back(g_.back().view());
-    }
+    make_step_buffers(shapes_[b.shape], p_, g_, pv_, gv_);
     shape_ = b.shape;
   }
   if (!cpus_.empty()) pin_openmp_threads(b.threads, cpus_);

@@ -55,6 +55,12 @@ class speed_bench {
   std::unique_ptr<bandwidth_probe> probe_;
 };
 
+/// The float32 parameters and gradients of a shape list, filled with the deterministic values
+/// every speed and count benchmark steps over (parameters near 1, gradients in ±5e-3), and views
+/// of them; replaces what the vectors held.
+void make_step_buffers(const shape_list& sh, std::vector<host_tensor>& p, std::vector<host_tensor>& g, std::vector<tensor_view>& pv,
+                       std::vector<tensor_view>& gv);
+
 /// ADAMBENCH_PLANTED_SLOWDOWN=IMPL:FRACTION (test-only, docs/speed.md): the fraction of its own step
 /// time that IMPL's timed loop spins after each step; 0 for every other implementation or when unset.
 /// Throws input_error when the variable is malformed.

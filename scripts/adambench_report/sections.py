@@ -22,7 +22,7 @@ from . import figures, load, validate, verdict
 from .figures import Colors, Figure, render
 from .tables import agree_verdicts, converge_aggregate_table, converge_unmet, converge_verdicts, speed_rows_table, speed_table
 
-EXTENSIONS = ("sweep", "history", "tune")
+EXTENSIONS = ("sweep", "history", "tune", "count")
 
 
 def note(text):

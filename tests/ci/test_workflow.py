@@ -2,13 +2,14 @@
 """The GitHub workflow and the Slurm script do their work through scripts/ci-gate.sh.
 
 Usage: test_workflow.py REPO_ROOT. Parses .github/workflows/adambench.yml (python3-yaml) and
-checks: a pull-request job that builds, tests, gates (`pr`) and uploads the report; a nightly
-matrix of shards whose count matches SHARDS, all of one run (ADAMBENCH_RUN_ID from the workflow
-run and its attempt); a merge job after it that runs whatever became of the shards and is given
-N; no step that runs adambench or ctest around the script; every ci-gate.sh subcommand used
-exists in the script; and the Slurm scripts run shards and the merge through the same script,
-the merge submitted with the array (afterany), the sbatch header documenting a small node's
-overrides, and each script run outside Slurm answering with its one-line hint (exit 2).
+checks: a pull-request job that builds (build/ and the counting build build-count/), tests, gates
+(`pr`) and uploads the report; a nightly matrix of shards whose count matches SHARDS, all of one run
+(ADAMBENCH_RUN_ID from the workflow run and its attempt); a merge job after it that runs whatever
+became of the shards and is given N; no step that runs adambench or ctest around the script; every
+ci-gate.sh subcommand used exists in the script; and the Slurm scripts run shards and the merge
+through the same script, the merge submitted with the array (afterany), the sbatch header
+documenting a small node's overrides, and each script run outside Slurm answering with its one-line
+hint (exit 2).
 """
 import os
 import re
@@ -30,8 +31,9 @@ def check(cond, what):
 
 wf = yaml.safe_load((root / ".github/workflows/adambench.yml").read_text())
 script = (root / "scripts/ci-gate.sh").read_text()
-subcommands = set(re.findall(r"^  ([a-z]+)\)$", script, re.M))
-check({"build", "test", "pr", "shard", "merge"} <= subcommands, f"ci-gate.sh has build, test, pr, shard, merge ({sorted(subcommands)})")
+subcommands = set(re.findall(r"^  ([a-z-]+)\)$", script, re.M))
+check({"build", "build-count", "test", "pr", "shard", "merge"} <= subcommands,
+      f"ci-gate.sh has build, build-count, test, pr, shard, merge ({sorted(subcommands)})")
 
 on = wf.get("on", wf.get(True))  # YAML 1.1 reads a bare `on` as true
 check(isinstance(on, dict) and "pull_request" in on, "triggered by pull requests")
@@ -49,7 +51,7 @@ def uses(job, action):
 
 
 def gate_calls(job):
-    return [m.group(1) for r in runs(job) for m in re.finditer(r"scripts/ci-gate\.sh ([a-z]+)", r)]
+    return [m.group(1) for r in runs(job) for m in re.finditer(r"scripts/ci-gate\.sh ([a-z-]+)", r)]
 
 
 for name, job in jobs.items():
@@ -63,7 +65,8 @@ pr = [j for j in jobs.values() if "pr" in gate_calls(j)]
 check(len(pr) == 1, "one job runs `ci-gate.sh pr`")
 if pr:
     calls = gate_calls(pr[0])
-    check(calls[:2] == ["build", "test"] and "pr" in calls, f"the pull-request job builds, tests, then gates ({calls})")
+    check(calls[:3] == ["build", "build-count", "test"] and "pr" in calls,
+          f"the pull-request job builds, builds the counting build (counted speed), tests, then gates ({calls})")
     up = uses(pr[0], "actions/upload-artifact")
     check(bool(up) and any("results/pr" in str(s.get("with", {}).get("path", "")) for s in up), "the pull-request job uploads the report")
 

@@ -3,9 +3,9 @@ with one line on stderr, never a traceback, a crash or a hang.
 
     cd tests/e2e && /usr/bin/python3 -B -m unittest -v test_report_fuzz
 
-Seeds are real files: tests/fixtures/agree.json (an `adambench agree smoke` run), speed.json and
-converge/ (with its curve CSVs), tune/tune.json (`adambench tune` on tests/fixtures/tune-world.toml),
-and a calibration file in calibrate's format. (sweep.json is
+Seeds are real files: tests/fixtures/agree.json (an `adambench agree smoke` run), speed.json,
+converge/ (with its curve CSVs), count.json (an `adambench count` run), tune/tune.json (`adambench
+tune` on tests/fixtures/tune-world.toml), and a calibration file in calibrate's format. (sweep.json is
 not among them yet: its module's bootstrap makes each accepted mutant cost seconds.) Mutations, from a fixed
 random seed: bit flips, truncation, values of the wrong type, huge numbers (1e308, 1e999, 5,000-digit
 integers, NaN), deep nesting (up to 200,000 levels), deleted keys, and corrupted curve CSVs.
@@ -32,7 +32,7 @@ SCRIPT = os.path.join(ROOT, "scripts", "report.py")
 FIX = os.path.join(ROOT, "tests", "fixtures")
 PY = "/usr/bin/python3"
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
-from adambench_report import cli, figures, verdict  # noqa: E402
+from adambench_report import cli, count, figures, verdict  # noqa: E402
 
 N_BULK = 1100  # mutants run with the figures left out
 N_DRAWN = 10  # mutants that passed validation, drawn with the real figures
@@ -98,7 +98,7 @@ def mutate(data, rng, how):
     if how == "structure":
         kind = rng.randrange(4)
         if kind == 0 and isinstance(tree, dict) and "kind" in tree:
-            tree["kind"] = rng.choice(["agree", "converge", "speed", "calibration", "sweep", 7])
+            tree["kind"] = rng.choice(["agree", "converge", "speed", "calibration", "sweep", "count", 7])
         elif kind == 1:
             lists = [(p, k) for p, k in spots if isinstance(p[k], list) and p[k]]
             if lists:
@@ -163,11 +163,14 @@ def figures_left_out():
     saved = {n: getattr(figures, n) for n in dir(figures) if n.startswith("fig_")}
     for n in saved:
         setattr(figures, n, (lambda *a, **k: (None, "")) if n == "fig_loss_curves" else (lambda *a, **k: None))
+    bars = count.bars
+    count.bars = lambda *a, **k: None
     try:
         yield
     finally:
         for n, f in saved.items():
             setattr(figures, n, f)
+        count.bars = bars
 
 
 class Fuzz(unittest.TestCase):
@@ -189,8 +192,10 @@ class Fuzz(unittest.TestCase):
             conv = f.read()
         with open(os.path.join(FIX, "tune", "tune.json"), "rb") as f:
             tune = f.read()
+        with open(os.path.join(FIX, "count.json"), "rb") as f:
+            counted = f.read()
         cls.seeds = {"agree": agree, "speed": json.dumps(speed).encode(), "converge": conv,
-                     "calibration": json.dumps(CALIBRATION).encode(), "tune": tune}
+                     "calibration": json.dumps(CALIBRATION).encode(), "tune": tune, "count": counted}
         cls.curves = sorted(os.listdir(os.path.join(cls.conv_dir, "curves")))
         cls.results = []  # (mutant path, how, code, stderr)
 

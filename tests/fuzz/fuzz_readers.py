@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Fuzz test of every reader of untrusted input: suite TOML, npz, result JSON through compare and merge
-(tune.json among them), and what `adambench tune --resume` reads (runs/tune.manifest, runs/*.run).
+(agree, speed, converge, count, tune), and what `adambench tune --resume` reads (runs/tune.manifest,
+runs/*.run).
 
 Mutates valid inputs (bit flips, truncation, wrong types, huge numbers, deep nesting, ...) and feeds
 each mutant to `adambench-readers each` (in-process, one line per mutant). Every mutant must end with
@@ -73,7 +74,8 @@ def wrong_type(doc):
 
 def delete_key(doc):
     dicts = [(p, x) for p, x in nodes(doc) if isinstance(x, dict) and x]
-    if not dicts: return doc  # a small document whose root a wrong type replaced
+    if not dicts:  # an earlier mutation replaced the whole document by a scalar
+        return doc
     p, d = rng.choice(dicts)
     del d[rng.choice(list(d))]
     return doc
@@ -177,13 +179,17 @@ def small_speed():
 def small_tune():
     return json.load(open(os.path.join(args.src, "tests/fixtures/tune/tune.json")))
 
-results = {"agree": small_agree(), "converge": small_converge(), "speed": small_speed(), "tune": small_tune()}
+def small_count():
+    return json.load(open(os.path.join(args.src, "tests/fixtures/count.json")))
+
+results = {"agree": small_agree(), "converge": small_converge(), "speed": small_speed(), "tune": small_tune(),
+           "count": small_count()}
 tune_files = {k: open(os.path.join(args.src, "tests/fixtures/tune", f), "rb").read()
               for k, f in (("tune-manifest", "tune.manifest"), ("tune-run", "kept.run"))}
 bases = {k: write(f"base-{k}.json", json.dumps(v).encode()) for k, v in results.items()}
 shards = {}
 for k, v in results.items():
-    lst = {"agree": "results", "converge": "runs", "speed": "benchmarks", "tune": "points"}[k]
+    lst = {"agree": "results", "converge": "runs", "speed": "benchmarks", "tune": "points", "count": "results"}[k]
     a, b = copy.deepcopy(v), copy.deepcopy(v)
     a[lst], b[lst] = v[lst][0::2], v[lst][1::2]
     if k == "speed":

@@ -34,6 +34,11 @@ enum class mutant {
   off_by_one_step,      ///< bias correction computed from step + 1
   rounding,             ///< m = beta1*m + (1-beta1)*g, not lerp: a correct change of rounding only
   trains_worse,         ///< effective lr scaled by 0.8: trains measurably slower (the gate's band)
+  // Speed-only plants for the counted gate (docs/speed.md, "Counted speed"): results unchanged.
+  scalar_loop,          ///< the SIMD loop lost: every element through the scalar tail
+  extra_v_pass,         ///< an extra read pass over every v before the update
+  double_math,          ///< the float update computed in double, element by element
+  temp_buffer,          ///< a temporary of every parameter allocated and filled each step
 };
 
 inline float round_bf16(float x) {
@@ -93,6 +98,8 @@ template <typename T, mutant M>
 class eigen_adam final : public optimizer {
   using packet = typename Eigen::internal::packet_traits<T>::type;
   static constexpr int width = Eigen::internal::unpacket_traits<packet>::size;
+  template <typename, mutant>
+  friend class eigen_adam;  // the double_math plant steps with eigen_adam<double>'s update_one
 
  public:
   eigen_adam(const adam_config& c, const impl_options& o) : cfg_(c.validated()), threads_(std::max(1, o.threads)) {}
@@ -188,6 +195,7 @@ class eigen_adam final : public optimizer {
     s.bc2_sqrt_inverse = 1.0 / static_cast<double>(T(s.bc2_sqrt));
     const bool maximize = (M == mutant::maximize_ignored) ? false : c.maximize;
     const bool lerp_low = s.w1 < 0.5;
+    if constexpr (M == mutant::extra_v_pass || M == mutant::temp_buffer) planted_pass();
     const int flags = (maximize ? 1 : 0) | (s.wd != 0.0 ? 2 : 0) | (lerp_low ? 4 : 0) | (cfg_.amsgrad ? 8 : 0);
     const int threads = split_.threads_for(threads_);
     // One thread: no parallel region at all (even an if(false) region makes libgomp allocate and
@@ -254,6 +262,7 @@ class eigen_adam final : public optimizer {
   void run_fixed(const kernel_scalars& s, int t, int threads) {
     split_.for_each_piece(t, threads, [&](std::size_t i, std::int64_t first, std::int64_t end) {
       tensor& tn = tensors_[i];
+      if constexpr (M == mutant::scalar_loop || M == mutant::double_math) return planted_update(tn, first, end - first, s, maximize, lerp_low);
       update_fixed<maximize, has_wd, lerp_low, amsgrad>(tn, first, end - first, s, end == tn.n);
     });
   }
@@ -296,6 +305,40 @@ class eigen_adam final : public optimizer {
     if constexpr (M == mutant::simd_tail)
       if (last_chunk) return;
     for (; k < len; ++k) update_one(p[k], g[k], m[k], v[k], vm ? vm + k : nullptr, s, maximize, lerp_low);
+  }
+
+  /// The speed plants' loops (test-only): scalar_loop sends every element through update_one;
+  /// double_math does the same arithmetic in double and rounds each result to T once.
+  static void planted_update(tensor& tn, std::int64_t off, std::int64_t len, const kernel_scalars& s, bool maximize, bool lerp_low) {
+    T* vm = tn.vmax.empty() ? nullptr : tn.vmax.data() + off;
+    for (std::int64_t k = 0; k < len; ++k) {
+      T& p = tn.p[off + k];
+      T& m = tn.m[off + k];
+      T& v = tn.v[off + k];
+      if constexpr (M == mutant::double_math) {
+        double pd = p, md = m, vd = v, xd = vm ? double(vm[k]) : 0.0;
+        eigen_adam<double, mutant::none>::update_one(pd, tn.g[off + k], md, vd, vm ? &xd : nullptr, s, maximize, lerp_low);
+        p = static_cast<T>(pd), m = static_cast<T>(md), v = static_cast<T>(vd);
+        if (vm) vm[k] = static_cast<T>(xd);
+      } else {
+        update_one(p, tn.g[off + k], m, v, vm ? vm + k : nullptr, s, maximize, lerp_low);
+      }
+    }
+  }
+
+  /// The other speed plants (test-only), before the update: a read pass over every v whose sum
+  /// escapes, or a temporary of every parameter allocated, filled from the gradients and freed.
+  void planted_pass() {
+    for (auto& t : tensors_) {
+      if constexpr (M == mutant::extra_v_pass) {
+        T sum = 0;
+        for (std::int64_t k = 0; k < t.n; ++k) sum += t.v[k];
+        asm volatile("" : : "g"(&sum) : "memory");
+      } else {
+        std::vector<T> tmp(t.g, t.g + t.n);
+        asm volatile("" : : "g"(tmp.data()) : "memory");
+      }
+    }
   }
 
   adam_config cfg_;
