@@ -12,6 +12,15 @@
 
 namespace adambench {
 
+namespace {
+// Names and descriptors come from the file: control characters are escaped (fmt's debug format,
+// without its quotes) so an error stays one line.
+std::string printable(const std::string& s) {
+  const std::string q = fmt::format("{:?}", s);
+  return q.substr(1, q.size() - 2);
+}
+}  // namespace
+
 host_tensor parse_npy(const std::string& b, const std::string& what) {
   // Format: https://numpy.org/doc/stable/reference/generated/numpy.lib.format.html
   if (b.size() < 10 || std::memcmp(b.data(), "\x93NUMPY", 6) != 0)
@@ -42,7 +51,7 @@ host_tensor parse_npy(const std::string& b, const std::string& what) {
   // float32 bits, x.view(torch.int16).numpy().view(np.uint16)); no Adam tensor is a uint16 array.
   else if (descr == "<u2" || descr == "=u2") d = dtype::bfloat16;
   else throw input_error(fmt::format("{}: dtype '{}' is not supported: expected float32, float64, float16, or "
-                                     "uint16 holding bfloat16 bits", what, descr));
+                                     "uint16 holding bfloat16 bits", what, printable(descr)));
   if (std::regex_search(h, m, std::regex(R"('fortran_order'\s*:\s*True)")))
     throw input_error(fmt::format("{}: Fortran-ordered arrays are not supported: save with np.ascontiguousarray", what));
   if (!std::regex_search(h, m, std::regex(R"('shape'\s*:\s*\(([^)]*)\))")))
@@ -110,13 +119,13 @@ std::map<std::string, std::string> read_npz_bytes(const std::filesystem::path& p
       if (zip_stat_index(z, i, 0, &st) != 0) throw input_error(fmt::format("{}: unreadable entry {}", path.string(), i));
       std::string name = st.name;
       if (name.size() < 4 || name.substr(name.size() - 4) != ".npy")
-        throw input_error(fmt::format("{}: entry '{}' is not a .npy array", path.string(), name));
+        throw input_error(fmt::format("{}: entry '{}' is not a .npy array", path.string(), printable(name)));
       zip_file_t* f = zip_fopen_index(z, i, 0);
-      if (!f) throw input_error(fmt::format("{}: cannot open entry '{}'", path.string(), name));
+      if (!f) throw input_error(fmt::format("{}: cannot open entry '{}'", path.string(), printable(name)));
       std::string bytes(st.size, '\0');
       const zip_int64_t got = zip_fread(f, bytes.data(), st.size);
       zip_fclose(f);
-      if (got != static_cast<zip_int64_t>(st.size)) throw input_error(fmt::format("{}: entry '{}' is truncated", path.string(), name));
+      if (got != static_cast<zip_int64_t>(st.size)) throw input_error(fmt::format("{}: entry '{}' is truncated", path.string(), printable(name)));
       name.resize(name.size() - 4);
       out.emplace(name, std::move(bytes));
     }
@@ -130,7 +139,7 @@ std::map<std::string, std::string> read_npz_bytes(const std::filesystem::path& p
 
 std::map<std::string, host_tensor> read_npz(const std::filesystem::path& path) {
   std::map<std::string, host_tensor> out;
-  for (auto& [name, bytes] : read_npz_bytes(path)) out.emplace(name, parse_npy(bytes, fmt::format("{}: array {}", path.string(), name)));
+  for (auto& [name, bytes] : read_npz_bytes(path)) out.emplace(name, parse_npy(bytes, fmt::format("{}: array {}", path.string(), printable(name))));
   return out;
 }
 
