@@ -17,12 +17,13 @@
 # Options: --bin PATH (default build-count/adambench), --mutants PATH (default: adambench-mutants
 #          beside --bin), --runs N (10), --plant-runs M (3), --plants "A B ..." (scalar_loop
 #          extra_v_pass double_math temp_buffer), --busy K (0: K loops `while :; do :; done` for the
-#          whole measurement, stopped at the end).
+#          whole measurement, stopped at the end), --jobs J (1: counts run J at a time; counts do
+#          not depend on what runs beside them, only the wall times in OUT/times.txt do).
 set -euo pipefail
-usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 [ $# -ge 1 ] || usage
 out=$1; shift
-bin=build-count/adambench mutants="" runs=10 plant_runs=3 busy=0
+bin=build-count/adambench mutants="" runs=10 plant_runs=3 busy=0 jobs=1
 plants="scalar_loop extra_v_pass double_math temp_buffer"
 while [ $# -gt 0 ] && [ "$1" != "--" ]; do
   case $1 in
@@ -32,6 +33,7 @@ while [ $# -gt 0 ] && [ "$1" != "--" ]; do
     --plant-runs) plant_runs=$2; shift 2 ;;
     --plants) plants=$2; shift 2 ;;
     --busy) busy=$2; shift 2 ;;
+    --jobs) jobs=$2; shift 2 ;;
     *) echo "count-power.sh: unknown option '$1'" >&2; exit 2 ;;
   esac
 done
@@ -53,17 +55,26 @@ for _ in $(seq 1 "$busy"); do
 done
 echo "count-power: $busy busy loops; load before: $(cut -d' ' -f1-3 /proc/loadavg)" | tee "$out/load.txt"
 
-timed() {  # timed NAME CMD...: run, record the wall time in OUT/times.txt
+timed() {  # timed NAME CMD...: run, record the exit code and wall time (ms) in OUT/times.txt
   local name=$1 t0 rc=0; shift
   t0=$(date +%s%N)
   "$@" >"$out/$name.log" 2>&1 || rc=$?
   echo "$name $rc $(( ($(date +%s%N) - t0) / 1000000 ))" >>"$out/times.txt"
-  [ "$rc" = 0 ] || { echo "count-power: $name exited $rc (see $out/$name.log)" >&2; exit 4; }
 }
-for i in $(seq 1 "$runs"); do timed "base-$i" "$bin" count "$@" --quiet --out "$out/base-$i"; done
+pending=()
+spawn() {  # spawn NAME CMD...: timed in the background, at most --jobs at a time
+  timed "$@" &
+  pending+=($!)
+  if [ ${#pending[@]} -ge "$jobs" ]; then wait "${pending[@]}"; pending=(); fi
+}
+for i in $(seq 1 "$runs"); do spawn "base-$i" "$bin" count "$@" --quiet --out "$out/base-$i"; done
 for p in $plants; do
-  for i in $(seq 1 "$plant_runs"); do timed "plant-$p-$i" env ADAMBENCH_PLANT="$p" "$mutants" count "$@" --quiet --out "$out/plant-$p-$i"; done
+  for i in $(seq 1 "$plant_runs"); do spawn "plant-$p-$i" env ADAMBENCH_PLANT="$p" "$mutants" count "$@" --quiet --out "$out/plant-$p-$i"; done
 done
+[ ${#pending[@]} = 0 ] || wait "${pending[@]}"   # (a plain `wait` would wait for the busy loops too)
+if awk '$2 != 0 { bad = 1 } END { exit !bad }' "$out/times.txt"; then
+  echo "count-power: a count failed (exit codes in $out/times.txt)" >&2; exit 4
+fi
 echo "count-power: load after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out/load.txt"
 
 # Comparisons: every A/A pair; every plant run against base run 1 (and base run 2, 3, ... in turn).

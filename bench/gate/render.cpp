@@ -62,7 +62,8 @@ std::string gate_markdown(const gate_report& r, const std::string& base, const s
   const std::string footer =
       "Speed: whole runs are the samples (a Welch t-test over run medians) and a change counts only above the benchmark's "
       "A/A noise floor (docs/speed.md); agreement: absolute "
-      "tolerances (docs/tolerances.md); convergence: a band of seed spread plus rounding drift (docs/convergence.md).\n";
+      "tolerances (docs/tolerances.md); convergence: a band of seed spread plus rounding drift (docs/convergence.md); counted "
+      "speed: estimated cycles and simulated DRAM bytes per step, one run per side, against the minimum effect (docs/speed.md).\n";
   // Sections in order of importance; each folded, each stops when the budget would be passed.
   auto section = [&](const char* title, bool open, const std::function<bool(const gate_row&)>& pred) {
     std::size_t total = 0, shown = 0;

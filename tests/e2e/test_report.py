@@ -329,6 +329,47 @@ class CommandLine(Tmp):
         self.assertEqual(len(ids), len(set(ids)))
 
 
+class Counted(Tmp):
+    """count.json (`adambench count`, tests/fixtures/count.json): the counted section, its figures and
+    its share of the verdict line."""
+
+    def report(self, doc, name="c/count.json"):
+        r = self.run_report(self.write(name, json.dumps(doc)))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        out = os.path.join(self.dir, "out")
+        return read(os.path.join(out, "summary.md")), sorted(os.listdir(out)), read(os.path.join(out, "index.html"))
+
+    def test_fixture_section_and_verdict(self):
+        md, names, page = self.report(load(os.path.join(FIX, "count.json")))
+        first = md.split("\n", 1)[0]
+        self.assertTrue(first.startswith("✅ no failure: 8 counted benchmarks checked (4 counted benchmarks skipped)"), first)
+        for f in ("fig-count-bytes.svg", "fig-count-instructions.svg"):
+            self.assertIn(f, names)
+        self.assertIn("Counted speed", md)
+        self.assertIn("minimum traffic 28 B/param", page)  # the dashed line's legend (matplotlib names its text in SVG comments)
+        self.assertIn("fits in the simulated LL", page)
+
+    def test_below_minimum_and_errors_fail_the_verdict(self):
+        doc = load(os.path.join(FIX, "count.json"))
+        big = next(r for r in doc["results"] if r["verdict"] == "counted" and not r["fits_in_ll"])
+        big["below_minimum"] = True
+        big["per_param"]["dram_bytes"] = 16.0
+        doc["results"].append({"name": "eigen/adamw/flat_4K/threads:1", "impl": "eigen", "verdict": "error", "reason": "no Callgrind dump"})
+        md, _, page = self.report(doc)
+        first = md.split("\n", 1)[0]
+        self.assertTrue(first.startswith("❌ 1 counting error, 1 counted figure below the physical minimum"), first)
+        self.assertIn("measurement problem", page)
+
+    def test_interrupted_and_schema(self):
+        doc = dict(load(os.path.join(FIX, "count.json")), interrupted=True, stopped_before="eigen/adam/flat_1M/threads:1")
+        md, _, page = self.report(doc)
+        self.assertTrue(md.startswith("⚠️ incomplete"), md[:100])
+        self.assertIn("stopped before eigen/adam/flat_1M/threads:1", page)
+        bad = load(os.path.join(FIX, "count.json"))
+        del bad["results"][0]["per_step"]
+        self.assert_bad(self.run_report(self.write("bad/count.json", json.dumps(bad))), "count.schema.json", "$.results[0]")
+
+
 class VerdictAndSummary(Tmp):
     """The verdict opens summary.md and index.html; interrupted runs get a banner; summary.md stays
     under 60,000 characters whatever the input."""

@@ -219,6 +219,22 @@ TEST_CASE("count gate: another compiler, kernel flags, ISA or cache model is ref
   CHECK_THROWS_WITH(cmp(none, none), Catch::Contains("nothing compared"));
 }
 
+TEST_CASE("merge: count shards join into one result, pieces of another instrument are refused") {
+  json a = count_doc({count_row("a/adam/flat_1M/threads:1", 1e7, min_big, big)}), b = count_doc({count_row("a/adam/flat_4M/threads:1", 1e7, min_big, big)});
+  a["shard"] = "1/2";
+  b["shard"] = "2/2";
+  const json m = merge_results({checked_result(a, "s1.json"), checked_result(b, "s2.json")});
+  CHECK(m["results"].size() == 2);
+  CHECK(m["summary"]["counted"] == 2);
+  CHECK(!m.contains("shard"));
+  CHECK_NOTHROW(checked_result(m, "merged.json"));
+  json other = b;
+  other["build"]["kernel_flags"] = "-O3 -march=native";
+  CHECK_THROWS_WITH(merge_results({checked_result(a, "s1.json"), checked_result(other, "s2.json")}),
+                    Catch::Contains("differ in build") && Catch::Contains("-march=native"));
+  CHECK_THROWS_WITH(merge_results({checked_result(a, "s1.json")}), Catch::Contains("shard 2/2 is missing"));
+}
+
 TEST_CASE("count gate: an interrupted candidate is never a pass") {
   json base = count_doc({count_row("a/adam/x/threads:1", 1e7, min_big, big)});
   json cand = base;
