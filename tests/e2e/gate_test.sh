@@ -118,6 +118,20 @@ b = json.load(open('$tmp/cal/baseline.json'))
 # baseline keeps calibrate's layout but states 5% floors, so the outcome does not depend on the load.
 for e in b['adambench_noise']['benchmarks'].values():
     for k in e: e[k] = 0.05
+# Likewise the spread between the runs: on a busy machine one run's median of a 2 us step came out
+# twice the others', and a tripled time read as inconclusive (Welch p=0.0503, 4 vs 4 runs). Each
+# run's rows are rescaled so the run medians sit 1% apart (2% for the probe, so eigen's fraction of
+# the probe still varies); the rows within a run keep their spread.
+from statistics import median
+rows = {}
+for x in b['benchmarks']:
+    rows.setdefault((x['run_name'], x['adambench_run']), []).append(x)
+for (name, run), xs in rows.items():
+    m = median(x['real_time'] for x in xs if x.get('run_type') == 'iteration')
+    step = 0.01 if name.startswith('eigen') else 0.02
+    for x in xs:
+        if x.get('aggregate_name') != 'cv':
+            x['real_time'] *= 1000 * (1 + step * run) / m
 json.dump(b, open('$tmp/cal/base5.json', 'w'))
 b.pop('adambench_noise')
 for x in b['benchmarks']:
