@@ -23,7 +23,8 @@ gives each implementation its colour (the same in every figure). Items, drawn in
     ("fig", figures.Figure)             a figure (inline SVG in the page, fig-KEY.svg beside summary.md)
     ("table", title, head, rows)        a table; rows are lists of cells (str or numbers)
 
-Adding a result kind is one module here plus its schema (docs/reports.md).
+Adding a result kind is one module, its name in KINDS and its schema (docs/reports.md); register()
+adds a module at run time (the tests add one that way).
 """
 import importlib
 
@@ -36,26 +37,35 @@ from .figures import Colors
 # history, tuning and counted speed.
 KINDS = ("agree", "speed", "converge", "calibration", "sweep", "history", "tune", "count")
 
+MODULES = []  # the kinds' modules, in page order
 SECTIONS = []
 IMPL_NAMES = []  # [(kind, function)], in RANK order
 CONTEXT = {}
 
 
-def _register():
-    mods = [importlib.import_module(f"{__package__}.{name}") for name in KINDS]
-    for mod in mods:
+def register(mod):
+    """Adds a kind's module after those registered (its section last on the page)."""
+    MODULES.append(mod)
+    rebuild()
+
+
+def rebuild():
+    """Fills the core's tables (load, validate, verdict, this module's) from MODULES."""
+    for table in (load.PARSERS, load.UNTAGGED, validate.SCHEMAS, CONTEXT, SECTIONS, verdict.VERDICT_PARTS, IMPL_NAMES):
+        table.clear()
+    for mod in MODULES:
         load.PARSERS.update(getattr(mod, "KINDS", {}))
         load.UNTAGGED.update(getattr(mod, "UNTAGGED", {}))
         validate.SCHEMAS.update(getattr(mod, "SCHEMAS", {}))
         CONTEXT.update(getattr(mod, "CONTEXT", {}))
         SECTIONS.extend(getattr(mod, "SECTIONS", []))
-    ranked = sorted(range(len(mods)), key=lambda i: getattr(mods[i], "RANK", 100 + i))
-    for i in ranked:
-        verdict.VERDICT_PARTS.extend(getattr(mods[i], "VERDICT_PARTS", []))
-        IMPL_NAMES.extend(getattr(mods[i], "IMPL_NAMES", {}).items())
+    for i in sorted(range(len(MODULES)), key=lambda i: getattr(MODULES[i], "RANK", 100 + i)):
+        verdict.VERDICT_PARTS.extend(getattr(MODULES[i], "VERDICT_PARTS", []))
+        IMPL_NAMES.extend(getattr(MODULES[i], "IMPL_NAMES", {}).items())
 
 
-_register()
+MODULES.extend(importlib.import_module(f"{__package__}.{name}") for name in KINDS)
+rebuild()
 
 
 def build_sections(data):

@@ -479,5 +479,55 @@ class VerdictAndSummary(Tmp):
         self.assertTrue(md.endswith("(the whole report is in index.html)\n"), md[-200:])
 
 
+class Registry(Tmp):
+    """One module per result kind: the core names no kind, and a new kind is one module registered."""
+
+    CORE = ("common", "load", "validate", "figures", "verdict", "page")
+
+    def test_the_core_names_no_kind(self):
+        import ast
+        from adambench_report import sections
+        kinds = set(sections.KINDS) | set(report_load.PARSERS)
+        for name in self.CORE:
+            path = os.path.join(ROOT, "scripts", "adambench_report", f"{name}.py")
+            with self.subTest(name):
+                tree = ast.parse(read(path))
+                named = sorted({n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and n.value in kinds}
+                               | {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module in kinds})
+                self.assertEqual(named, [], f"{path} names result kinds: the kind's own module should")
+
+    def test_a_kind_is_one_module(self):
+        from adambench_report import sections
+        schemas = os.path.join(self.dir, "schemas")
+        os.makedirs(schemas)
+        self.write("schemas/demo.schema.json", json.dumps({"type": "object", "required": ["things"]}))
+        demo = types.ModuleType("demo")
+        demo.KINDS = {"demo": lambda j, path: {"path": path, "context": {}, "things": j["things"]}}
+        demo.SCHEMAS = {"demo": "demo.schema.json"}
+        demo.SECTIONS = [lambda data, colors: ("Demo things", [("table", "Things", ["thing"], [[t] for t in d["things"]])
+                                                                  for d in data["demo"]]) if data["demo"] else None]
+        demo.VERDICT_PARTS = [lambda data: verdict_mod.Part([(sum(len(d["things"]) for d in data["demo"]), "demo things")],
+                                                            [], [], [], [])]
+        saved_dir = validate.SCHEMA_DIR
+        sections.register(demo)
+        try:
+            validate.SCHEMA_DIR = schemas
+            ok = self.run_report(self.write("d/demo.json", json.dumps({"kind": "demo", "schema_version": 1, "things": ["x", "y"]})))
+            bad = self.run_report(self.write("e/demo.json", json.dumps({"kind": "demo", "schema_version": 1})), out=os.path.join(self.dir, "o2"))
+        finally:
+            validate.SCHEMA_DIR = saved_dir
+            sections.MODULES.remove(demo)
+            sections.rebuild()
+        self.assertEqual(ok.returncode, 0, ok.stderr)
+        md = read(os.path.join(self.dir, "out", "summary.md"))
+        self.assertTrue(md.startswith("✅ no failure: 2 demo things checked"), md[:200])
+        self.assertIn("## Demo things", md)
+        self.assertIn("| y |", md)
+        self.assert_bad(bad, "demo.schema.json", "'things' is a required property")
+        self.assertNotIn("demo", report_load.PARSERS)  # unregistered again
+        self.assertEqual(self.run_report(self.write("f/demo.json", json.dumps({"kind": "demo", "schema_version": 1, "things": []})),
+                                         out=os.path.join(self.dir, "o3")).returncode, 2)
+
+
 if __name__ == "__main__":
     unittest.main()
