@@ -207,7 +207,7 @@ def summary_md(title, verdict, ctx, sections):
         md = render_md(title, verdict, ctx, sections, max_rows)
         if len(md) <= MD_LIMIT:
             return md
-    # Still too long (sections of an extension, say): cut at a line, keeping the verdict first.
+    # Still too long (a kind's long notes, say): cut at a line, keeping the verdict first.
     tail = "\n\n… summary cut at 60,000 characters (the whole report is in index.html)\n"
     return md[:md.rindex("\n", 0, MD_LIMIT - len(tail)) + 1].rstrip() + tail
 

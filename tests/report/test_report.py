@@ -470,7 +470,7 @@ class VerdictAndSummary(Tmp):
         self.assertLessEqual(len(read(os.path.join(self.dir, "t", "summary.md"))), 60000)
 
     def test_summary_cut_keeps_the_verdict(self):
-        # Sections that stay long without their tables (an extension's notes, say) are cut at a line.
+        # Sections that stay long without their tables (a kind's long notes, say) are cut at a line.
         v = verdict_mod.Verdict("pass", "✅ no failure: 1 agreement results checked", [])
         sections = [(f"S{i}", [("note", "n" * 700)] * 10) for i in range(20)]
         md = page_mod.summary_md("t", v, [], sections)
