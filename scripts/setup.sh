@@ -16,7 +16,7 @@ packages=(
   libvalijson-dev   # JSON Schema validation of result files before the gate believes them (schemas/)
   libopenblas0-pthread   # Debian's LibTorch calls BLAS: the reference BLAS is 3x slower
   python3-numpy python3-matplotlib dataset-fashion-mnist
-  chromium   # headless: tests/e2e/report_test.sh renders the HTML report
+  chromium   # headless: tests/report/report_test.sh renders the HTML report
   python3-jsonschema python3-pil   # scripts/report.py validates inputs against schemas/; the browser test reads screenshots
   python3-scipy   # Google Benchmark's tools/compare.py (U test) on `adambench speed` outputs
   protobuf-compiler libprotobuf-dev libboost-dev   # TensorBoard event files: protoc, libprotobuf, Boost.CRC

@@ -72,3 +72,8 @@ def atomic_write(path, data):
             pass
         raise
 
+
+
+def note(text):
+    """A section's item: a one-line note (why a figure is absent, say)."""
+    return ("note", text)

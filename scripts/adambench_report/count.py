@@ -13,6 +13,7 @@ from collections import OrderedDict
 
 from .common import human_count, num
 from .figures import Figure, plt, render
+from .verdict import Part
 
 
 def parse_count(j, path):
@@ -154,8 +155,4 @@ def count_part(data):
                 [], banners, [(skipped, "counted benchmarks")])
 
 
-try:  # the verdict line (scripts/adambench_report/verdict.py) counts the counted rows
-    from .verdict import Part
-    VERDICT_PARTS = [count_part]
-except ImportError:
-    VERDICT_PARTS = []
+VERDICT_PARTS = [count_part]

@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt
 
 from .common import InputError, human_count
 from .figures import Figure, render
+from .verdict import Part
 
 APPLICATION_ID = 0x41444D42  # "ADMB", PRAGMA application_id of a history file
 SCHEMA_VERSION = 2           # the schema this module reads (bench/history/store.h)
@@ -281,8 +282,4 @@ def history_part(data):
                 [], [], [])
 
 
-try:  # the verdict line (scripts/adambench_report/verdict.py) counts the history when it exists
-    from .verdict import Part
-    VERDICT_PARTS = [history_part]
-except ImportError:
-    VERDICT_PARTS = []
+VERDICT_PARTS = [history_part]

@@ -5,7 +5,7 @@ import os
 import re
 
 from .common import EnvError, InputError, atomic_write
-from .sections import build_sections
+from .sections import CONTEXT, build_sections
 from .verdict import verdict
 
 CSS = """
@@ -85,24 +85,25 @@ def _cut(text, n=CELL):
     return text if len(text) <= n else text[:n - 1] + "…"
 
 
+def adambench_context(c):
+    """(created, machine, threads, build) from an adambench result's context object."""
+    m, b = c.get("machine", {}), c.get("build", {})
+    m, b = m if isinstance(m, dict) else {}, b if isinstance(b, dict) else {}
+    machine = f"{m.get('cpu', '?')}, {m.get('logical_cores', '?')} logical cores"
+    build = f"{str(b.get('git_commit', '?'))[:12]}, {b.get('compiler', '?')}"
+    return c.get("created", "?"), machine, c.get("threads", "?"), build
+
+
 def context_lines(data):
+    """(kind, path, line) per input file: when, where and what built it (a kind's CONTEXT, or adambench's)."""
     lines = []
     for kind, results in data.items():
         for res in results:
             c = res.get("context") if isinstance(res.get("context"), dict) else {}
-            if kind == "speed":
-                machine = f"{c.get('adambench.machine.cpu', c.get('gpu', '?'))}, {c.get('num_cpus', '?')} CPUs"
-                build = f"{str(c.get('adambench.build.git_commit', '?'))[:12]}, {c.get('adambench.build.compiler', '?')}"
-                created, threads = c.get("adambench.created", c.get("date", "?")), c.get("adambench.threads", "?")
-            elif c:
-                m, b = c.get("machine", {}), c.get("build", {})
-                m, b = m if isinstance(m, dict) else {}, b if isinstance(b, dict) else {}
-                machine = f"{m.get('cpu', '?')}, {m.get('logical_cores', '?')} logical cores"
-                build = f"{str(b.get('git_commit', '?'))[:12]}, {b.get('compiler', '?')}"
-                created, threads = c.get("created", "?"), c.get("threads", "?")
-            else:
+            if kind not in CONTEXT and not c:
                 lines.append((kind, res["path"], ""))
                 continue
+            created, machine, threads, build = CONTEXT.get(kind, adambench_context)(c)
             lines.append((kind, res["path"], f"{created} · {machine} · {threads} thread{'' if str(threads) == '1' else 's'}"
                                              f" · build {build}"))
     return lines
@@ -206,7 +207,7 @@ def summary_md(title, verdict, ctx, sections):
         md = render_md(title, verdict, ctx, sections, max_rows)
         if len(md) <= MD_LIMIT:
             return md
-    # Still too long (sections of an extension, say): cut at a line, keeping the verdict first.
+    # Still too long (a kind's long notes, say): cut at a line, keeping the verdict first.
     tail = "\n\n… summary cut at 60,000 characters (the whole report is in index.html)\n"
     return md[:md.rindex("\n", 0, MD_LIMIT - len(tail)) + 1].rstrip() + tail
 

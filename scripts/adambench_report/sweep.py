@@ -34,7 +34,7 @@ import numpy as np
 from matplotlib.colors import LogNorm, Normalize
 
 from .common import fail, num, short
-from .figures import Figure, _log_labels, plt, render
+from .figures import Figure, log_labels, plt, render
 
 # The tuning playbook's order (lr first, then β1, eps, β2), then the rest; unknown factors follow, sorted.
 FACTOR_ORDER = ("lr", "beta1", "eps", "beta2", "weight_decay", "algo", "schedule", "warmup", "batch_size")
@@ -297,7 +297,7 @@ def fig_factor(studs, factor, colors):
             rows_used += [t for t in ser]
         if log_x:
             ax.set_xscale("log")
-            _log_labels(ax.xaxis)
+            log_labels(ax.xaxis)
         if not numeric:
             ax.set_xticks(range(len(values)), [fmt_value(v) for v in values])
         if finite and min(finite) > 0 and max(finite) / min(finite) > 20:

@@ -13,24 +13,16 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 # ADAMBENCH_SCHEMA_DIR: another folder of schemas (to try a schema change without installing it).
 SCHEMA_DIR = os.environ.get("ADAMBENCH_SCHEMA_DIR") or os.path.join(ROOT, "schemas")
 
-# Result kind -> schema file in SCHEMA_DIR. Extension modules add theirs (sections.EXTENSIONS: SCHEMAS).
-SCHEMAS = {"agree": "agree.schema.json", "speed": "speed.schema.json", "converge": "converge.schema.json",
-           "calibration": "calibration.schema.json"}
-# adambench-gpu-bench (docs/cuda.md) writes Google Benchmark-like JSON of its own.
-GPU_SPEED = "gpu_speed.schema.json"
+# Result kind -> schema file in SCHEMA_DIR, or a function json -> schema file (a kind with two
+# formats). Filled by sections.py from each kind module's SCHEMAS.
+SCHEMAS = {}
 
 _validators = {}
 
 
 def schema_file(kind, j):
-    if kind == "speed" and is_gpu_bench(j):
-        return GPU_SPEED
-    return SCHEMAS.get(kind)
-
-
-def is_gpu_bench(j):
-    ctx = j.get("context") if isinstance(j, dict) else None
-    return isinstance(ctx, dict) and "gpu" in ctx and "adambench.schema_version" not in ctx
+    s = SCHEMAS.get(kind)
+    return s(j) if callable(s) else s
 
 
 def validator(name):

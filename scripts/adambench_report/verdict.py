@@ -6,8 +6,8 @@ interrupted runs.
     ⚠️ incomplete: agree.json was interrupted ...   (no failure, but not a pass either)
     ⚠️ nothing checked: ...                         (every case skipped, or no result at all)
 
-Each part below reads one kind and returns a Part; extension modules add theirs (VERDICT_PARTS).
-Speed is reported, not gated: only a benchmark that errored counts against the verdict.
+Each kind's module (agree.py, converge.py, speed.py, ...) reads its results and returns a Part
+(its VERDICT_PARTS); sections.py registers them here in the kinds' RANK order.
 """
 from collections import namedtuple
 
@@ -18,7 +18,8 @@ Part = namedtuple("Part", "checked failures reported banners skipped")
 Verdict = namedtuple("Verdict", "level line banners")  # level: "pass" | "fail" | "warn"
 
 
-def _interrupted(res, kind, where_key):
+def interrupted_banners(res, kind, where_key):
+    """The banner of a result file whose run was interrupted (res["interrupted"]), naming where it stopped."""
     if res.get("interrupted") is True:
         where = res.get(where_key)
         return [f"{res['path']}: this {kind} run was interrupted" + (f" ({where_key.replace('_', ' ')} {where})" if where else "")
@@ -26,46 +27,8 @@ def _interrupted(res, kind, where_key):
     return []
 
 
-def agree_part(data):
-    n = {"pass": 0, "fail": 0, "error": 0, "skip": 0}
-    banners = []
-    for res in data["agree"]:
-        for r in res["results"]:
-            n[r["verdict"]] += 1
-        banners += _interrupted(res, "agreement", "stopped_before")
-    return Part([(n["pass"] + n["fail"] + n["error"], "agreement results")],
-                [(n["fail"], "disagreement", "disagreements"), (n["error"], "agreement error", "agreement errors")],
-                [], banners, [(n["skip"], "agreement results")])
-
-
-def converge_part(data):
-    checked = skipped = errors = unmet = stopped = 0
-    banners = []
-    for res in data["converge"]:
-        for r in res["runs"]:
-            v = r["verdict"]
-            skipped += v == "skip"
-            errors += v == "error"
-            stopped += v == "interrupted"
-            checked += v in ("ok", "diverged", "error")
-        unmet += len(res["expectations_unmet"])
-        banners += _interrupted(res, "convergence", "stopped_at")
-        if stopped and not res.get("interrupted"):
-            banners.append(f"{res['path']}: {stopped} convergence run(s) were interrupted; their results are incomplete.")
-    return Part([(checked, "convergence runs")],
-                [(errors, "convergence error", "convergence errors"),
-                 (unmet, "unmet convergence expectation", "unmet convergence expectations")],
-                [], banners, [(skipped, "convergence runs")])
-
-
-def speed_part(data):
-    rows = [r for res in data["speed"] for r in res["rows"]]
-    errors = sum(1 for r in rows if r.get("error"))
-    return Part([], [(errors, "speed benchmark error", "speed benchmark errors")],
-                [(len(rows) - errors, "speed benchmarks")], [], [])
-
-
-VERDICT_PARTS = [agree_part, converge_part, speed_part]
+# Functions data -> Part, in the order the verdict line names them (filled by sections.py).
+VERDICT_PARTS = []
 
 
 def _join(items):

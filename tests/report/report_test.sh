@@ -12,7 +12,7 @@
 # page is checked in one measuring run and one screenshot.
 #   report_test.sh CLI EXPECT
 CLI=$1 EXPECT=$2
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../e2e/lib.sh"
 root=$(cd "$(dirname "$0")/../.." && pwd)
 REPORT=$root/scripts/report.py
 FIX=$root/tests/fixtures
@@ -110,7 +110,7 @@ if [ -z "$CHROME" ]; then
 else
   B=$tmp/browser
   LIST=$(echo $ALL | tr ' ' ',')
-  $PY "$root/tests/e2e/report_page_check.py" "$CHROME" "$B" "full=$tmp/out/index.html=$LIST" \
+  $PY "$root/tests/report/report_page_check.py" "$CHROME" "$B" "full=$tmp/out/index.html=$LIST" \
     "agree_only=$tmp/agree_only/index.html=agree-error" "broken=$tmp/out/broken.html=$LIST" \
     "misplaced=$tmp/out/misplaced.html=$LIST" >"$B.out" 2>&1
   echo $? >"$B.rc"

@@ -1,7 +1,7 @@
 """Fuzz test of scripts/report.py: corrupted copies of real result files must give exit 0, 1 or 2
 with one line on stderr, never a traceback, a crash or a hang.
 
-    cd tests/e2e && /usr/bin/python3 -B -m unittest -v test_report_fuzz
+    cd tests/report && /usr/bin/python3 -B -m unittest -v test_report_fuzz
 
 Seeds are real files: tests/fixtures/agree.json (an `adambench agree smoke` run), speed.json,
 converge/ (with its curve CSVs), count.json (an `adambench count` run), tune/tune.json (`adambench
@@ -32,7 +32,7 @@ SCRIPT = os.path.join(ROOT, "scripts", "report.py")
 FIX = os.path.join(ROOT, "tests", "fixtures")
 PY = "/usr/bin/python3"
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
-from adambench_report import cli, count, figures, verdict  # noqa: E402
+from adambench_report import agree as agree_mod, cli, converge as converge_mod, count, speed as speed_mod, verdict  # noqa: E402
 
 N_BULK = 1100  # mutants run with the figures left out
 N_DRAWN = 10  # mutants that passed validation, drawn with the real figures
@@ -160,16 +160,16 @@ def run_main(argv):
 def figures_left_out():
     """The figure functions return "nothing to draw" (the page then carries notes): the rest of the
     report (reading, schema checks, tables, verdict, page, summary) runs as usual."""
-    saved = {n: getattr(figures, n) for n in dir(figures) if n.startswith("fig_")}
-    for n in saved:
-        setattr(figures, n, (lambda *a, **k: (None, "")) if n == "fig_loss_curves" else (lambda *a, **k: None))
+    saved = [(m, n, getattr(m, n)) for m in (agree_mod, speed_mod, converge_mod) for n in dir(m) if n.startswith("fig_")]
+    for m, n, _ in saved:
+        setattr(m, n, (lambda *a, **k: (None, "")) if n == "fig_loss_curves" else (lambda *a, **k: None))
     bars = count.bars
     count.bars = lambda *a, **k: None
     try:
         yield
     finally:
-        for n, f in saved.items():
-            setattr(figures, n, f)
+        for m, n, f in saved:
+            setattr(m, n, f)
         count.bars = bars
 
 

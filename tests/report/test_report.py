@@ -1,6 +1,6 @@
 """Unit tests of scripts/report.py's input handling (parsing, classification, bad input -> exit 2).
 
-    cd tests/e2e && /usr/bin/python3 -B -m unittest -v test_report
+    cd tests/report && /usr/bin/python3 -B -m unittest -v test_report
 
 Inputs are the stored fixtures (tests/fixtures/, made by `adambench speed` and `adambench converge`)
 and small hand-made files for the edge cases.
@@ -23,7 +23,7 @@ FIX = os.path.join(ROOT, "tests", "fixtures")
 PY = "/usr/bin/python3"
 
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
-from adambench_report import cli, load as report_load, page as page_mod, tables, validate, verdict as verdict_mod  # noqa: E402
+from adambench_report import agree, cli, converge, load as report_load, page as page_mod, speed, validate, verdict as verdict_mod  # noqa: E402
 from adambench_report.common import InputError  # noqa: E402
 
 
@@ -107,12 +107,12 @@ class Parsing(Tmp):
                 report_load.classify(bad, "x")
 
     def test_agree_worst_error_over_params_and_state(self):
-        a = report_load.parse_agree(agree_doc(), "a")
+        a = agree.parse_agree(agree_doc(), "a")
         r = a["results"][0]
         # step, worst max_err_u over params/m/v/max_v, worst ULP of the parameters
         self.assertEqual(r["checks"][0][:3], (1, 0.5, 1.0))
         self.assertEqual(r["checks"][1][:3], (10, 0.9, 7.0))  # max_v counts for the error bound
-        head, rows, failures = tables.agree_verdicts([a])
+        head, rows, failures = agree.agree_verdicts([a])
         self.assertEqual(rows[0][:5], ["eigen", 1, 1, 0, 0])
         self.assertEqual(rows[1][:5], ["fused", 0, 0, 0, 1])
         self.assertIn("no CPU kernel", rows[1][5])
@@ -123,16 +123,16 @@ class Parsing(Tmp):
         doc = agree_doc()
         del doc["results"][0]["verdict"]
         with self.assertRaisesRegex(InputError, r"results\[0\].*verdict"):
-            report_load.parse_agree(doc, "a.json")
+            agree.parse_agree(doc, "a.json")
         doc = agree_doc()
         doc["results"][0]["verdict"] = "maybe"
         with self.assertRaisesRegex(InputError, "unknown verdict"):
-            report_load.parse_agree(doc, "a.json")
+            agree.parse_agree(doc, "a.json")
 
     def test_bench_names(self):
-        self.assertEqual(report_load.parse_bench_name("eigen/adam/flat_1M/threads:2/real_time"), ("eigen", "adam", "flat_1M", 2))
-        self.assertEqual(report_load.parse_bench_name("probe/28B/resnet50/threads:1/real_time"), ("probe", "28B", "resnet50", 1))
-        self.assertEqual(report_load.parse_bench_name("libtorch/adamw+ams/gpt2_small/threads:4"), ("libtorch", "adamw+ams", "gpt2_small", 4))
+        self.assertEqual(speed.parse_bench_name("eigen/adam/flat_1M/threads:2/real_time"), ("eigen", "adam", "flat_1M", 2))
+        self.assertEqual(speed.parse_bench_name("probe/28B/resnet50/threads:1/real_time"), ("probe", "28B", "resnet50", 1))
+        self.assertEqual(speed.parse_bench_name("libtorch/adamw+ams/gpt2_small/threads:4"), ("libtorch", "adamw+ams", "gpt2_small", 4))
 
     def test_size_counters(self):
         # Sizes come from the params and tensors counters (Google Benchmark writes them as doubles), never from
@@ -142,21 +142,21 @@ class Parsing(Tmp):
                  "params_per_second": 1e6, "label": "1 params in 1 tensors"}
             b.update(counters)
             return {"context": {}, "benchmarks": [b]}
-        r = report_load.parse_speed(doc(params=2.5557032e+07, tensors=161.0), "s")["rows"][0]
+        r = speed.parse_speed(doc(params=2.5557032e+07, tensors=161.0), "s")["rows"][0]
         self.assertEqual((r["numel"], r["tensors"]), (25557032, 161))
-        r = report_load.parse_speed(doc(params=4096), "s")["rows"][0]
+        r = speed.parse_speed(doc(params=4096), "s")["rows"][0]
         self.assertEqual((r["numel"], r["tensors"]), (4096, None))
         with self.assertRaisesRegex(InputError, r"benchmarks\[0\].*no 'params' counter"):
-            report_load.parse_speed(doc(), "s")
+            speed.parse_speed(doc(), "s")
         for bad in (0, -4, 1.5, "4096", True, float("inf"), 1e300):
             with self.assertRaisesRegex(InputError, "counter 'params'"):
-                report_load.parse_speed(doc(params=bad), "s")
+                speed.parse_speed(doc(params=bad), "s")
         with self.assertRaisesRegex(InputError, "counter 'tensors'"):
-            report_load.parse_speed(doc(params=4096, tensors=[1]), "s")
+            speed.parse_speed(doc(params=4096, tensors=[1]), "s")
 
     def test_speed_fixture(self):
-        s = report_load.parse_speed(load(os.path.join(FIX, "speed.json")), "speed.json")
-        rows = tables.speed_table([s])
+        s = speed.parse_speed(load(os.path.join(FIX, "speed.json")), "speed.json")
+        rows = speed.speed_table([s])
         impls = {r["impl"] for r in rows}
         self.assertIn("probe", impls)
         self.assertGreaterEqual(len(impls), 3)
@@ -186,7 +186,7 @@ class Parsing(Tmp):
             {"name": "eigen/adam/flat_1K/threads:1/real_time", "run_type": "iteration", "real_time": 2000, "time_unit": "ns",
              "params_per_second": 512e3, "bytes_per_second": 28 * 512e3, "params": 1024.0, "tensors": 1.0},
             {"name": "torch/adam/flat_1K/threads:1/real_time", "run_type": "iteration", "error_occurred": True, "error_message": "boom"}]}
-        rows = tables.speed_table([report_load.parse_speed(doc, "s")])
+        rows = speed.speed_table([speed.parse_speed(doc, "s")])
         by = {r["impl"]: r for r in rows}
         self.assertAlmostEqual(by["probe"]["t_med"], 1000.0)  # ms -> us
         self.assertAlmostEqual(by["eigen"]["t_med"], 2.0)     # ns -> us
@@ -194,7 +194,7 @@ class Parsing(Tmp):
         self.assertEqual(by["torch"]["error"], "boom")
         doc["benchmarks"][0]["time_unit"] = "fortnights"
         with self.assertRaisesRegex(InputError, "time_unit"):
-            report_load.parse_speed(doc, "s")
+            speed.parse_speed(doc, "s")
 
     def test_speed_above_the_limit_is_never_a_result(self):
         def rows_of(eigen_pps, flag=None):
@@ -205,16 +205,16 @@ class Parsing(Tmp):
             doc = {"context": {}, "benchmarks": [
                 {"name": "probe/28B/flat_1K/threads:1/real_time", "run_type": "iteration", "real_time": 1.0, "time_unit": "us",
                  "params_per_second": 1e9, "bytes_per_second": 28e9, "params": 1024.0, "tensors": 1.0}, e]}
-            return {r["impl"]: r for r in tables.speed_table([report_load.parse_speed(doc, "s")])}
+            return {r["impl"]: r for r in speed.speed_table([speed.parse_speed(doc, "s")])}
         by = rows_of(1.08e9)  # 108% of the limit, no flag in the file: the report applies the 103% rule itself
         self.assertNotIn("frac", by["eigen"])
         self.assertTrue(by["eigen"]["over_limit"])
-        cell = tables.speed_rows_table(list(by.values()))[1][1][-1]
+        cell = speed.speed_rows_table(list(by.values()))[1][1][-1]
         self.assertIn("measurement problem", cell)
         self.assertIn("frac", rows_of(1.02e9)["eigen"])       # within noise of the limit: a result
         self.assertNotIn("frac", rows_of(0.9e9, True)["eigen"])  # flagged by the harness: never shown
         from adambench_report import figures
-        self.assertIsNone(figures.fig_speed_models(list(rows_of(1.08e9).values()), figures.Colors()))
+        self.assertIsNone(speed.fig_speed_models(list(rows_of(1.08e9).values()), figures.Colors()))
 
     def test_gpu_bench_format(self):
         # adambench-gpu-bench (docs/cuda.md): items_per_second, fraction_of_probe, params, no threads:T,
@@ -230,13 +230,13 @@ class Parsing(Tmp):
              "aggregate_name": "stddev", "real_time": 0.1, "time_unit": "us", "params": 2 ** 20}]}
         validate.validate(doc, "speed", "gpu_speed.json")  # against schemas/gpu_speed.schema.json
         self.assertEqual(validate.schema_file("speed", doc), "gpu_speed.schema.json")
-        rows = {r["impl"]: r for r in tables.speed_table([report_load.parse_speed(doc, "gpu_speed.json")])}
+        rows = {r["impl"]: r for r in speed.speed_table([speed.parse_speed(doc, "gpu_speed.json")])}
         self.assertEqual(rows["cuda-mt"]["numel"], 2 ** 20)
         self.assertAlmostEqual(rows["cuda-mt"]["frac"], 0.8)
 
     def test_converge_fixture(self):
         path = os.path.join(FIX, "converge", "converge.json")
-        c = report_load.parse_converge(load(path), path)
+        c = converge.parse_converge(load(path), path)
         self.assertTrue(c["runs"])
         for r in c["runs"]:
             if r["verdict"] in ("ok", "diverged"):
@@ -255,10 +255,10 @@ class Parsing(Tmp):
         with open(os.path.join(dst, first), "a") as f:
             f.write("12,x,0.1,1,1,1,0.5\n")
         with self.assertRaisesRegex(InputError, "is not a number"):
-            report_load.parse_converge(j, os.path.join(dst, "converge.json"))
+            converge.parse_converge(j, os.path.join(dst, "converge.json"))
         os.remove(os.path.join(dst, first))
         with self.assertRaisesRegex(InputError, "missing"):
-            report_load.parse_converge(j, os.path.join(dst, "converge.json"))
+            converge.parse_converge(j, os.path.join(dst, "converge.json"))
 
 
 class CommandLine(Tmp):
@@ -439,7 +439,7 @@ class VerdictAndSummary(Tmp):
         conv, n = self.converge_copy(expect="diverge")
         md, page = self.report(conv)
         self.opens_with(md, page, "✅ no failure")
-        head, rows = tables.converge_verdicts([report_load.parse_converge(load(os.path.join(conv, "converge.json")),
+        head, rows = converge.converge_verdicts([converge.parse_converge(load(os.path.join(conv, "converge.json")),
                                                                            os.path.join(conv, "converge.json"))])
         col = head.index("diverged as expected")
         self.assertEqual(sum(r[col] for r in rows), n)
@@ -470,13 +470,64 @@ class VerdictAndSummary(Tmp):
         self.assertLessEqual(len(read(os.path.join(self.dir, "t", "summary.md"))), 60000)
 
     def test_summary_cut_keeps_the_verdict(self):
-        # Sections that stay long without their tables (an extension's notes, say) are cut at a line.
+        # Sections that stay long without their tables (a kind's long notes, say) are cut at a line.
         v = verdict_mod.Verdict("pass", "✅ no failure: 1 agreement results checked", [])
         sections = [(f"S{i}", [("note", "n" * 700)] * 10) for i in range(20)]
         md = page_mod.summary_md("t", v, [], sections)
         self.assertLessEqual(len(md), 60000)
         self.assertTrue(md.startswith(v.line + "\n"))
         self.assertTrue(md.endswith("(the whole report is in index.html)\n"), md[-200:])
+
+
+class Registry(Tmp):
+    """One module per result kind: the core names no kind, and a new kind is one module registered."""
+
+    CORE = ("common", "load", "validate", "figures", "verdict", "page")
+
+    def test_the_core_names_no_kind(self):
+        import ast
+        from adambench_report import sections
+        kinds = set(sections.KINDS) | set(report_load.PARSERS)
+        for name in self.CORE:
+            path = os.path.join(ROOT, "scripts", "adambench_report", f"{name}.py")
+            with self.subTest(name):
+                tree = ast.parse(read(path))
+                named = sorted({n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and n.value in kinds}
+                               | {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module in kinds})
+                self.assertEqual(named, [], f"{path} names result kinds: the kind's own module should")
+
+    def test_a_kind_is_one_module(self):
+        from adambench_report import sections
+        schemas = os.path.join(self.dir, "schemas")
+        os.makedirs(schemas)
+        self.write("schemas/demo.schema.json", json.dumps({"type": "object", "required": ["things"]}))
+        demo = types.ModuleType("demo")
+        demo.KINDS = {"demo": lambda j, path: {"path": path, "context": {}, "things": j["things"]}}
+        demo.SCHEMAS = {"demo": "demo.schema.json"}
+        demo.SECTIONS = [lambda data, colors: ("Demo things", [("table", "Things", ["thing"], [[t] for t in d["things"]])
+                                                                  for d in data["demo"]]) if data["demo"] else None]
+        demo.VERDICT_PARTS = [lambda data: verdict_mod.Part([(sum(len(d["things"]) for d in data["demo"]), "demo things")],
+                                                            [], [], [], [])]
+        saved_dir = validate.SCHEMA_DIR
+        sections.register(demo)
+        try:
+            validate.SCHEMA_DIR = schemas
+            ok = self.run_report(self.write("d/demo.json", json.dumps({"kind": "demo", "schema_version": 1, "things": ["x", "y"]})))
+            bad = self.run_report(self.write("e/demo.json", json.dumps({"kind": "demo", "schema_version": 1})), out=os.path.join(self.dir, "o2"))
+        finally:
+            validate.SCHEMA_DIR = saved_dir
+            sections.MODULES.remove(demo)
+            sections.rebuild()
+        self.assertEqual(ok.returncode, 0, ok.stderr)
+        md = read(os.path.join(self.dir, "out", "summary.md"))
+        self.assertTrue(md.startswith("✅ no failure: 2 demo things checked"), md[:200])
+        self.assertIn("## Demo things", md)
+        self.assertIn("| y |", md)
+        self.assert_bad(bad, "demo.schema.json", "'things' is a required property")
+        self.assertNotIn("demo", report_load.PARSERS)  # unregistered again
+        self.assertEqual(self.run_report(self.write("f/demo.json", json.dumps({"kind": "demo", "schema_version": 1, "things": []})),
+                                         out=os.path.join(self.dir, "o3")).returncode, 2)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -1,7 +1,7 @@
 """Unit tests of the report's sweep module (scripts/adambench_report/sweep.py) on a synthetic sweep
-whose right answers are known by construction (tests/fixtures/make_sweep_fixture.py):
+whose right answers are known by construction (tests/report/make_sweep_fixture.py):
 
-    cd tests/e2e && /usr/bin/python3 -B -m unittest -v test_sweep
+    cd tests/report && /usr/bin/python3 -B -m unittest -v test_sweep
 
 Each test also plants a change in the fixture that its assertion must notice.
 """
