@@ -14,7 +14,7 @@
 #include "core/results.h"
 #include "core/suite.h"
 #include "gate/compare.h"
-#include "runners/tune.h"
+#include "tune/tune.h"
 
 #include <fmt/format.h>
 #include <algorithm>

@@ -233,7 +233,7 @@ def do_capture(bin_path, outdir, count_bin, tune):
         c = capture(bin_path, outdir, t)
         helps(c)
         c.run("list", ["list"])
-        c.run("version", ["--version"], stdout_mask=lambda s: re.sub(r"commit [0-9a-f]+", "commit <C>", s))
+        c.run("version", ["--version"], stdout_mask=lambda s: re.sub(r"commit [0-9a-f]+(-dirty)?", "commit <C>", s))
         c.run("agree-ci", ["--threads", "2", "agree", "ci", "--out", str(t / "agree")])
         c.json_file("agree.json", t / "agree" / "agree.json")
         c.run("converge-smoke", ["--threads", "1", "converge", "smoke", "--out", str(t / "conv")],

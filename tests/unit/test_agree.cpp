@@ -2,8 +2,8 @@
 // records passes, planted disagreements, errors, skips and interrupts, and agree.json and the
 // exit code are made from the struct alone.
 #include "core/suite.h"
-#include "runners/agree.h"
-#include "runners/context.h"
+#include "agree/agree.h"
+#include "shared/context.h"
 
 #include <catch2/catch.hpp>
 #include <stdexcept>

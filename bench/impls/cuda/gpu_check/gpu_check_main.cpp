@@ -5,8 +5,8 @@
 // Same runner, same suite files and the same agree.json as `adambench agree`.
 #include "core/suite.h"
 #include "core/optimizer.h"
-#include "runners/agree.h"
-#include "runners/context.h"
+#include "agree/agree.h"
+#include "shared/context.h"
 
 #include <cstdio>
 #include <string>
