@@ -2,7 +2,7 @@
 /// The agreement runner: every implementation against the float64 reference from identical
 /// inputs, comparing parameters and all state at chosen steps.
 #include "core/optimizer.h"
-#include "core/suite.h"
+#include "agree/agree_suite.h"
 #include "check/state_compare.h"
 
 #include <filesystem>

@@ -6,6 +6,7 @@
 #include "count/count.h"
 
 #include "core/results.h"
+#include "core/suite.h"
 #include "shared/context.h"
 #include "count/count_callgrind.h"
 #include "count/kernel_build.h"

@@ -5,7 +5,7 @@
 /// `count-worker` subcommand (`run_count_worker`), reads Callgrind's dumps and writes count.json.
 /// Counting is deterministic: the same build and suite give the same figures at any load.
 #include "core/optimizer.h"
-#include "core/suite.h"
+#include "speed/speed_suite.h"
 
 #include <filesystem>
 #include <optional>

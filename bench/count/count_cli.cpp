@@ -2,6 +2,7 @@
 
 #include "cli/gate_cli.h"
 #include "core/suite.h"
+#include "speed/speed_suite.h"
 #include "count/count.h"
 
 #include <fmt/format.h>

@@ -12,7 +12,9 @@
 #include "core/adam_config.h"
 #include "core/npz.h"
 #include "core/results.h"
+#include "agree/agree_suite.h"
 #include "core/suite.h"
+#include "speed/speed_suite.h"
 #include "gate/compare.h"
 #include "tune/tune.h"
 

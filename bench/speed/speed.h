@@ -3,7 +3,7 @@
 /// flat buffers and real models' tensor lists, next to a bandwidth probe with Adam's access pattern.
 /// Output is Google Benchmark's own JSON (tools/compare.py works on it) plus a summary table.
 #include "core/optimizer.h"
-#include "core/suite.h"
+#include "speed/speed_suite.h"
 
 #include <filesystem>
 #include <optional>

@@ -1,7 +1,7 @@
 // The agreement runner split into compute_agree (a result struct) and its reporters: the struct
 // records passes, planted disagreements, errors, skips and interrupts, and agree.json and the
 // exit code are made from the struct alone.
-#include "core/suite.h"
+#include "agree/agree_suite.h"
 #include "agree/agree.h"
 #include "shared/context.h"
 

@@ -2,6 +2,7 @@
 // the bandwidth probe's access pattern. (Speed targets are benchmark results, not timed tests.)
 #include "core/optimizer.h"
 #include "core/suite.h"
+#include "speed/speed_suite.h"
 #include "speed/alloc_hook.h"
 #include "speed/probe.h"
 #include "speed/speed.h"
