@@ -1,17 +1,19 @@
 #include "cli/cli.h"
 
-#include "cli/check_cli.h"
-#include "cli/count_cli.h"
+#include "check/check_cli.h"
+#include "count/count_cli.h"
 #include "cli/gate_cli.h"
-#include "cli/history_cli.h"
-#include "cli/sweep_cli.h"
-#include "cli/tune_cli.h"
+#include "history/history_cli.h"
+#include "sweep/sweep_cli.h"
+#include "tune/tune_cli.h"
+#include "agree/agree_suite.h"
 #include "core/suite.h"
-#include "runners/agree.h"
-#include "runners/context.h"
-#include "runners/converge.h"
-#include "runners/replay.h"
-#include "runners/speed.h"
+#include "speed/speed_suite.h"
+#include "agree/agree.h"
+#include "shared/context.h"
+#include "converge/converge.h"
+#include "check/replay.h"
+#include "speed/speed.h"
 
 #include "core/results.h"
 
@@ -334,11 +336,11 @@ void add_commands(command_line& cl) {
   add_converge(app, cl.converge, cl.threads);
   cl.list = app.add_subcommand("list", "implementations in this build and what they support");
   cl.gate = add_gate_commands(app);        // compare, merge, ab, calibrate (bench/cli/gate_cli.cpp)
-  cl.hist = add_history_commands(app);     // history add/show/check (bench/cli/history_cli.cpp)
-  cl.sweep = add_sweep_commands(app);      // bench/cli/sweep_cli.cpp
-  cl.tune = add_tune_commands(app);        // tune, data-order (bench/cli/tune_cli.cpp)
-  cl.check = add_check_commands(app);      // bench/cli/check_cli.cpp
-  cl.count = add_count_commands(app);      // count, count-worker (bench/cli/count_cli.cpp)
+  cl.hist = add_history_commands(app);     // history add/show/check (bench/history/history_cli.cpp)
+  cl.sweep = add_sweep_commands(app);      // bench/sweep/sweep_cli.cpp
+  cl.tune = add_tune_commands(app);        // tune, data-order (bench/tune/tune_cli.cpp)
+  cl.check = add_check_commands(app);      // bench/check/check_cli.cpp
+  cl.count = add_count_commands(app);      // count, count-worker (bench/count/count_cli.cpp)
 }
 
 // nullopt when the command line parsed; otherwise the exit code (help and version: 0; errors: 2).

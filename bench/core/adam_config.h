@@ -1,5 +1,5 @@
 #pragma once
-/// AdamConfig: the hyper-parameters of one Adam/AdamW run, validated where it is made.
+/// adam_config: the hyper-parameters of one Adam/AdamW run, validated where it is made.
 #include <stdexcept>
 #include <string>
 

@@ -20,7 +20,7 @@ struct support {
   static support no(std::string why) { return {false, std::move(why)}; }
 };
 
-/// What a case asks of an implementation, beyond its AdamConfig.
+/// What a case asks of an implementation, beyond its adam_config.
 struct case_features {
   dtype type = dtype::float32;
   /// The case feeds a NaN/inf gradient and then steps again, so the rule that turns m = ±inf into

@@ -16,7 +16,8 @@ void write_json_atomic(const std::filesystem::path& path, const nlohmann::json& 
 
 /// Machine facts: host name, CPU model, logical cores, memory, OS.
 nlohmann::json machine_info();
-/// Compiler, harness version, git commit, Eigen and fmt versions (LibTorch's is added by the CLI).
+/// Compiler, harness version, git commit, Eigen and fmt versions. LibTorch's version is added by
+/// run_context (shared/context.cpp): core has no LibTorch.
 nlohmann::json build_info();
 /// The commit the harness was built from ("unknown" outside a git checkout).
 const char* git_commit();

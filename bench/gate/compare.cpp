@@ -1,4 +1,4 @@
-// The gate's frame: what may be compared with what, coverage, and the per-kind dispatch.
+// The gate's frame: what may be compared with what, coverage, and each kind's comparison (result_kind).
 #include "gate/compare.h"
 
 #include "core/adam_config.h"
@@ -44,35 +44,16 @@ namespace {
 
 using namespace gate_detail;
 
-std::string str_or(const json& j, const char* key, const std::string& fallback) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : fallback;
-}
-
 // The facts two results must share to be comparable: suite, threads and run configuration.
 std::map<std::string, std::string> setup_of(const loaded_result& r) {
-  const json& j = r.json;
-  if (r.kind == "speed") {
-    const json& c = j["context"];
-    return {{"suite", suite_name(str_or(c, "adambench.suite", "?"))},
-            {"thread counts", str_or(c, "adambench.thread_counts", "?")},
-            {"thread pinning", str_or(c, "adambench.pinned", "?")}};
-  }
-  std::string threads = "?";
-  if (auto c = j.find("context"); c != j.end() && c->contains("threads") && (*c)["threads"].is_number_integer())
-    threads = std::to_string((*c)["threads"].get<long long>());
-  std::map<std::string, std::string> s{{"suite", suite_name(str_or(j, "suite", "?"))}, {"threads", threads}};
-  if (r.kind == "count") {
-    // Counts are a property of the instrument too: another compiler, flags, ISA or cache is another scale.
-    const json& b = j["build"];
-    const json& c = j["counting"];
-    s["compiler"] = str_or(b, "compiler", "?");
-    s["kernel flags"] = str_or(b, "kernel_flags", "?");
-    s["ISA"] = str_or(b, "isa", "?");
-    s["Valgrind"] = str_or(c, "valgrind", "?");
-    s["cache model"] = c["cache"].dump();
-  }
-  return s;
+  const result_kind* k = find_result_kind(r.kind);
+  return k && k->setup ? k->setup(r.json) : standard_setup(r.json);
+}
+
+// "a, b, c and d"
+std::string and_list(const std::vector<std::string>& v) {
+  if (v.size() < 2) return fmt::format("{}", fmt::join(v, ""));
+  return fmt::format("{} and {}", fmt::join(v.begin(), v.end() - 1, ", "), v.back());
 }
 
 void require_same_setup(const std::vector<const loaded_result*>& files) {
@@ -113,11 +94,11 @@ void compare_kind(const std::string& kind, const std::vector<const loaded_result
   doc_list bd, cd;
   for (auto* f : b) bd.push_back(&f->json);
   for (auto* f : c) cd.push_back(&f->json);
-  if (kind == "agree") compare_agree(bd, cd, o, rep);
-  else if (kind == "speed") compare_speed(bd, cd, o, rep);
-  else if (kind == "converge") compare_converge(bd, cd, o, rep);
-  else if (kind == "count") compare_count(bd, cd, o, rep);
-  else throw input_error(fmt::format("compare: {} results are not gated (compare gates agree, speed, converge and count results)", kind));
+  const result_kind* k = find_result_kind(kind);
+  if (!k || !k->compare)
+    throw input_error(fmt::format("compare: {} results are not gated (compare gates {} results)", kind,
+                                  and_list(result_kind_names([](const result_kind& d) { return d.compare != nullptr; }))));
+  k->compare(bd, cd, o, rep);
 }
 
 }  // namespace

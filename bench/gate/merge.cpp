@@ -1,6 +1,7 @@
 // Joining the pieces of a sharded run, and repeated runs of one build (ab, calibrate).
 #include "core/adam_config.h"
 #include "gate/compare.h"
+#include "gate/result_kind.h"
 
 #include <algorithm>
 #include <fmt/format.h>
@@ -13,44 +14,19 @@ using nlohmann::json;
 
 namespace {
 
-// The arrays that hold one kind's results: what merging concatenates. Speed shards also join the
-// harness's per-row summary (`adambench_rows`); repeated runs of one build keep the first run's.
+using gate_detail::str_or;
+
+// The arrays that hold one kind's results: what merging concatenates (none: not mergeable).
 std::vector<std::string> list_fields(const std::string& kind, bool shards) {
-  if (kind == "agree") return {"results"};
-  if (kind == "converge") return {"runs", "aggregates", "batch_scaling", "expectations_unmet"};
-  if (kind == "speed") return shards ? std::vector<std::string>{"benchmarks", "adambench_rows"} : std::vector<std::string>{"benchmarks"};
-  if (kind == "sweep") return {"studies", "points", "claims"};  // shards split by study
-  if (kind == "count") return {"results"};
-  return {};
+  const result_kind* k = find_result_kind(kind);
+  if (!k) return {};
+  return shards ? k->shard_lists : k->repeat_lists;
 }
 
-std::string str_or(const json& j, const char* key, const std::string& fallback) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : fallback;
-}
-
-// What must agree between pieces; speed keeps it as "adambench.*" strings in its context.
-struct piece_facts {
-  std::string suite, build, threads, shard, run_id;
-};
-
+// What must agree between pieces (result_kind::pieces).
 piece_facts facts_of(const loaded_result& r) {
-  const json& j = r.json;
-  if (r.kind == "speed") {
-    const json& c = j["context"];
-    return {str_or(c, "adambench.suite", "?"), str_or(c, "adambench.build.git_commit", "?"), str_or(c, "adambench.thread_counts", "?"),
-            str_or(c, "adambench.shard", "1/1"), str_or(c, "adambench.run_id", "")};
-  }
-  piece_facts f{str_or(j, "suite", "?"), "?", "?", str_or(j, "shard", "1/1"), ""};
-  if (auto c = j.find("context"); c != j.end() && c->is_object()) {
-    if (auto b = c->find("build"); b != c->end() && b->is_object()) f.build = str_or(*b, "git_commit", "?");
-    if (auto t = c->find("threads"); t != c->end() && t->is_number_integer()) f.threads = std::to_string(t->get<long long>());
-    f.run_id = str_or(*c, "run_id", "");
-  }
-  // Counted pieces are also one instrument: the same kernel flags and ISA.
-  if (r.kind == "count" && j.contains("build") && j["build"].is_object())
-    f.build += fmt::format(" ({}; {})", str_or(j["build"], "kernel_flags", "?"), str_or(j["build"], "isa", "?"));
-  return f;
+  const result_kind* k = find_result_kind(r.kind);
+  return k && k->pieces ? k->pieces(r.json) : gate_detail::standard_pieces(r.json);
 }
 
 std::pair<int, int> parse_shard_text(const std::string& s, const std::string& what) {
@@ -178,20 +154,13 @@ json merge_repeats(const std::vector<loaded_result>& parts) {
   for (const auto& p : parts)
     if (p.kind != parts[0].kind)
       throw input_error(fmt::format("{}: a {} result cannot be merged with {} results", p.path.string(), p.kind, parts[0].kind));
-  if (parts[0].kind != "speed") return concatenate(parts, list_fields(parts[0].kind, false));
+  const result_kind* k = find_result_kind(parts[0].kind);
+  if (!k || !k->renumber_runs) return concatenate(parts, list_fields(parts[0].kind, false));
   // Each part's runs keep their own numbers, shifted past the runs of the parts before it.
   std::vector<loaded_result> tagged = parts;
   long long offset = 0;
-  for (auto& p : tagged) {
-    long long most = 1;
-    for (auto& b : p.json["benchmarks"]) {
-      const long long r = b.contains("adambench_run") ? b["adambench_run"].get<long long>() : 1;
-      most = std::max(most, r);
-      b["adambench_run"] = offset + r;
-    }
-    offset += most;
-  }
-  return concatenate(tagged, list_fields("speed", false));
+  for (auto& p : tagged) offset += k->renumber_runs(p.json, offset);
+  return concatenate(tagged, list_fields(parts[0].kind, false));
 }
 
 }  // namespace adambench

@@ -12,9 +12,11 @@
 #include "core/adam_config.h"
 #include "core/npz.h"
 #include "core/results.h"
+#include "agree/agree_suite.h"
 #include "core/suite.h"
+#include "speed/speed_suite.h"
 #include "gate/compare.h"
-#include "runners/tune.h"
+#include "tune/tune.h"
 
 #include <fmt/format.h>
 #include <algorithm>

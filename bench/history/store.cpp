@@ -3,11 +3,13 @@
 #include "core/adam_config.h"
 #include "core/results.h"
 #include "core/stats.h"
+#include "gate/result_kind.h"
 
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <fstream>
 #include <map>
 #include <regex>
@@ -24,222 +26,13 @@ using nlohmann::json;
 
 namespace {
 
-// ---- figures from result files ------------------------------------------------------------------
-double num(const json& j) {
-  if (j.is_number()) return j.get<double>();
-  return std::nan("");
-}
-
-void put(std::vector<figure>& f, std::string bench, std::string metric, double v, int reps = 0) {
-  figure x;
-  x.benchmark = std::move(bench);
-  x.metric = std::move(metric);
-  x.value = v;
-  x.has_value = !std::isnan(v);
-  x.repetitions = reps;
-  if (x.has_value) f.push_back(std::move(x));
-}
-
-double to_ns(double t, const std::string& unit) {
-  if (unit == "us") return t * 1e3;
-  if (unit == "ms") return t * 1e6;
-  if (unit == "s") return t * 1e9;
-  return t;
-}
-
-void speed_figures(const json& j, std::vector<figure>& out) {
-  static const std::set<std::string> standard{"family_index", "per_family_instance_index", "repetitions", "repetition_index",
-                                              "threads", "iterations", "real_time", "cpu_time"};
-  // Repetitions of one benchmark: "iteration" rows; a file with aggregates only uses its median row.
-  std::map<std::string, std::vector<const json*>> reps, medians;
-  for (auto& b : j["benchmarks"]) {
-    if (!b.is_object()) continue;
-    std::string name = b.value("run_name", b.value("name", ""));
-    if (name.empty()) continue;
-    if (name.size() > 10 && name.ends_with("/real_time")) name.resize(name.size() - 10);
-    const std::string type = b.value("run_type", "iteration");
-    if (type == "iteration") reps[name].push_back(&b);
-    else if (b.value("aggregate_name", "") == "median") medians[name].push_back(&b);
-  }
-  for (auto& [name, m] : medians)
-    if (!reps.count(name)) reps[name] = m;
-  for (auto& [name, rows] : reps) {
-    if (rows.front()->value("error_occurred", false)) continue;  // a benchmark that skipped itself
-    const std::string key = "speed/" + name;
-    // A row above the limit (docs/speed.md) is a measurement problem: its fractions are not results.
-    const json& first = *rows.front();
-    const bool over_limit = first.contains("over_limit") && first["over_limit"].is_boolean() && first["over_limit"].get<bool>();
-    std::map<std::string, std::vector<double>> vals;
-    for (auto* r : rows) {
-      const std::string unit = r->value("time_unit", "ns");
-      if (r->contains("real_time")) vals["time_ns"].push_back(to_ns(num((*r)["real_time"]), unit));
-      if (r->contains("cpu_time")) vals["cpu_time_ns"].push_back(to_ns(num((*r)["cpu_time"]), unit));
-      for (auto& [k, v] : r->items())
-        if (v.is_number() && !standard.count(k)) vals[k].push_back(v.get<double>());  // counters, e.g. params_per_second
-    }
-    const int n = static_cast<int>(rows.size());
-    if (over_limit) vals.erase("probe_fraction"), vals.erase("limit_fraction");
-    for (auto& [metric, v] : vals) put(out, key, metric, stats::median(v), n);
-    put(out, key, "repetitions", n, n);
-  }
-}
-
-double worst_err_u(const json& r) {
-  double w = 0;
-  for (auto& c : r.value("checks", json::array()))
-    for (const char* a : {"params", "m", "v", "max_v"})
-      if (c.is_object() && c.contains(a) && c[a].is_object() && c[a].contains("max_err_u")) {
-        const json& e = c[a]["max_err_u"];
-        w = std::max(w, e.is_number() ? e.get<double>() : INFINITY);  // JSON null: inf
-      }
-  return w;
-}
-
-void agree_figures(const json& j, std::vector<figure>& out) {
-  struct acc {
-    double worst = 0;
-    int seeds = 0, failed = 0;
-  };
-  std::map<std::string, acc> by;
-  for (auto& r : j["results"]) {
-    if (!r.is_object()) continue;
-    const std::string v = r.value("verdict", "");
-    if (v != "pass" && v != "fail" && v != "error") continue;  // skipped: no figure
-    auto& a = by[fmt::format("agree/{}/{}/{}", r.value("case", "?"), r.value("impl", "?"), r.value("dtype", "?"))];
-    ++a.seeds;
-    if (v == "pass") a.worst = std::max(a.worst, worst_err_u(r));
-    else ++a.failed;
-  }
-  for (auto& [k, a] : by) {
-    if (a.failed < a.seeds) put(out, k, "worst_err_u", a.worst, a.seeds);
-    put(out, k, "failed_seeds", a.failed, a.seeds);
-  }
-}
-
-void converge_figures(const json& j, std::vector<figure>& out) {
-  for (auto& r : j["runs"]) {
-    if (!r.is_object()) continue;
-    const std::string v = r.value("verdict", "");
-    if (v == "skip" || v == "error") continue;
-    const std::string k = fmt::format("converge/{}/{}/b{}/seed{}", r.value("case", "?"), r.value("impl", "?"),
-                                      r.value("batch_size", 0), r.value("seed", 0));
-    if (r.contains("target") && r.contains("steps_to_target"))
-      put(out, k, "steps_to_target", r["steps_to_target"].is_number() ? num(r["steps_to_target"]) : INFINITY, 1);
-    if (r.contains("final") && r["final"].is_object())
-      for (const char* m : {"train_loss", "val_loss", "val_acc"})
-        if (r["final"].contains(m)) put(out, k, std::string("final_") + m, num(r["final"][m]), 1);
-    if (r.contains("samples_per_s")) put(out, k, "samples_per_s", num(r["samples_per_s"]), 1);
-    if (r.contains("curve_digest") && r["curve_digest"].is_string()) {
-      figure f;
-      f.benchmark = k;
-      f.metric = "curve_digest";
-      f.has_value = false;
-      f.text = r["curve_digest"].get<std::string>();
-      out.push_back(f);
-    }
-  }
-  for (auto& a : j.value("aggregates", json::array())) {
-    if (!a.is_object()) continue;
-    const std::string k = fmt::format("converge/{}/{}/b{}", a.value("case", "?"), a.value("impl", "?"), a.value("batch_size", 0));
-    const int seeds = a.value("seeds", 0);
-    for (const char* m : {"steps_to_target", "final_val_loss", "final_val_acc", "wall_to_target_s"})
-      if (a.contains(m) && a[m].is_object() && a[m].contains("median"))
-        put(out, k, m, a[m]["median"].is_number() ? num(a[m]["median"]) : (std::string(m) == "steps_to_target" ? INFINITY : NAN), seeds);
-    if (a.contains("failure_rate")) put(out, k, "failure_rate", num(a["failure_rate"]), seeds);
-  }
-}
-
-// A sweep point (sweep.json, docs/tuning.md): its name (or study, workload, implementation and
-// factors) names it; its figures are the medians over its seeds of its metrics (final losses...) and
-// how often it diverged.
-void sweep_figures(const json& j, std::vector<figure>& out) {
-  std::function<void(const json&, const std::string&, std::map<std::string, std::vector<double>>&)> numbers =
-      [&](const json& o, const std::string& prefix, std::map<std::string, std::vector<double>>& acc) {
-        for (auto& [k, v] : o.items()) {
-          const std::string name = prefix.empty() ? k : prefix + "_" + k;
-          if (v.is_object()) numbers(v, name, acc);
-          else if (v.is_number() && k != "seed" && k != "diverged_at_step") acc[name].push_back(v.get<double>());
-        }
-      };
-  for (auto& p : j["points"]) {
-    if (!p.is_object()) continue;
-    if (p.contains("point") && p["point"].is_string()) {
-      // `adambench sweep`'s layout (docs/tuning.md): named points, metrics as {median, lo, hi} over seeds.
-      const std::string k = fmt::format("sweep/{}/{}/b{}", p["point"].get<std::string>(), p.value("impl", "?"), p.value("batch_size", 0));
-      const int seeds = p.value("seeds", 0);
-      if (seeds == 0) continue;  // skipped point
-      for (auto& [m, v] : p.items()) {
-        if (v.is_object() && v.contains("median")) {
-          const bool inf_if_null = m.find("loss") != std::string::npos || m.find("steps_to_target") != std::string::npos;
-          put(out, k, m, v["median"].is_number() ? v["median"].get<double>() : inf_if_null ? INFINITY : NAN, seeds);
-        } else if (v.is_number() && m != "seeds" && m != "batch_size" && m != "grad_scale") {
-          put(out, k, m, v.get<double>(), seeds);
-        }
-      }
-      continue;
-    }
-    std::string k = "sweep";
-    for (const char* f : {"study", "workload", "impl"})
-      if (p.contains(f) && p[f].is_string()) k += "/" + p[f].get<std::string>();
-    if (p.contains("factors") && p["factors"].is_object())
-      for (auto& [f, v] : p["factors"].items()) k += fmt::format("/{}={}", f, v.is_string() ? v.get<std::string>() : v.dump());
-    std::map<std::string, std::vector<double>> acc;
-    int runs = 0, diverged = 0;
-    for (auto& r : p.value("runs", json::array())) {
-      if (!r.is_object()) continue;
-      ++runs;
-      if (r.contains("diverged_at_step") && !r["diverged_at_step"].is_null()) ++diverged;
-      numbers(r, "", acc);
-    }
-    for (auto& [m, v] : acc) put(out, k, m, stats::median(v), runs);
-    if (runs) put(out, k, "diverged_fraction", static_cast<double>(diverged) / runs, runs);
-    for (auto& [m, v] : p.items())  // figures stated on the point itself
-      if (v.is_number()) put(out, k, m, v.get<double>(), runs);
-  }
-}
-
-// A counted benchmark (count.json, docs/speed.md "Counted speed"): its figures per step and per
-// parameter. Counts are exact, so the "repetitions" of each figure is the number of counted steps.
-void count_figures(const json& j, std::vector<figure>& out) {
-  const int steps = j.contains("counting") && j["counting"].is_object() ? j["counting"].value("steps", 0) : 0;
-  for (auto& r : j["results"]) {
-    if (!r.is_object() || r.value("verdict", "") != "counted" || r.value("below_minimum", false)) continue;
-    const std::string k = "count/" + r.value("name", std::string("?"));
-    for (const char* part : {"per_step", "per_param"})
-      if (r.contains(part) && r[part].is_object())
-        for (auto& [m, v] : r[part].items())
-          if (v.is_number()) put(out, k, m + "_" + part, v.get<double>(), steps);
-  }
-}
-
-std::string str_or(const json& o, const char* key, const std::string& dflt) {
-  if (o.is_object() && o.contains(key) && o[key].is_string()) return o[key].get<std::string>();
-  return dflt;
-}
+std::string str_or(const json& o, const char* key, const std::string& dflt) { return gate_detail::str_or(o, key, dflt); }
 
 }  // namespace
 
 int direction_of(const std::string& kind, const std::string& benchmark, const std::string& metric) {
-  if (kind == "speed") {
-    if (benchmark.starts_with("speed/probe/")) return 0;  // the machine's bandwidth, not the code's speed
-    if (metric == "time_ns") return -1;
-    if (metric == "params_per_second" || metric == "probe_fraction") return +1;
-    // Memory per step (bytes, footprint): less is better; bandwidth (bytes_per_second) is neutral.
-    if ((metric.find("memory") != std::string::npos || metric.find("bytes") != std::string::npos) && metric.find("per_second") == std::string::npos)
-      return -1;
-    return 0;
-  }
-  if (kind == "agree") return metric == "worst_err_u" || metric == "failed_seeds" ? -1 : 0;
-  // Counted speed: every figure is a cost (instructions, misses, bytes, cycles); the probe is the yardstick.
-  if (kind == "count") return benchmark.starts_with("count/probe/") ? 0 : -1;
-  if (kind == "converge" || kind == "sweep") {
-    if (metric.find("acc") != std::string::npos) return +1;
-    if (metric.find("loss") != std::string::npos || metric.find("steps_to_target") != std::string::npos ||
-        metric.find("failure") != std::string::npos || metric.find("diverge") != std::string::npos)
-      return -1;
-    return 0;
-  }
-  return 0;
+  const result_kind* k = find_result_kind(kind);
+  return k && k->direction ? k->direction(benchmark, metric) : 0;
 }
 
 std::string commit_key(const std::string& commit, std::int64_t run_id) {
@@ -264,44 +57,30 @@ parsed_result parse_result_file(const fs::path& p) {
   if (!j.is_object()) throw input_error(fmt::format("{}: not an adambench result (not a JSON object)", p.string()));
   parsed_result r;
   r.path = p.string();
-  const json& ctx = j.contains("context") && j["context"].is_object() ? j["context"] : json::object();
-  if (j.contains("benchmarks") && j["benchmarks"].is_array()) {
-    r.kind = "speed";
-    r.commit = str_or(ctx, "adambench.build.git_commit", "unknown");
-    r.created = str_or(ctx, "adambench.created", str_or(ctx, "date", ""));
-    r.hostname = str_or(ctx, "adambench.machine.hostname", str_or(ctx, "host_name", ""));
-    r.suite = str_or(ctx, "adambench.suite", "");
-    r.shard = str_or(ctx, "adambench.shard", "");
-    r.machine = json::object();
-    r.build = json::object();
-    for (auto& [k, v] : ctx.items()) {
-      if (k.starts_with("adambench.machine.")) r.machine[k.substr(18)] = v;
-      if (k.starts_with("adambench.build.")) r.build[k.substr(16)] = v;
-    }
-    speed_figures(j, r.figures);
+  // A format without a "kind" field (Google Benchmark JSON) is known by its list.
+  const result_kind* shaped = nullptr;
+  for (const auto* k : result_kinds())
+    if (!k->kind_field && !shaped && j.contains(k->history_list) && j[k->history_list].is_array()) shaped = k;
+  if (shaped) {
+    r.kind = shaped->name;
+    shaped->history_head(j, r);
+    shaped->figures(j, r.figures);
   } else {
     if (!j.contains("kind") || !j["kind"].is_string())
       throw input_error(fmt::format("{}: not an adambench result (no \"kind\" and no Google Benchmark \"benchmarks\")", p.string()));
     r.kind = j["kind"].get<std::string>();
-    const char* list = r.kind == "agree" || r.kind == "count" ? "results" : r.kind == "converge" ? "runs" : r.kind == "sweep" ? "points" : nullptr;
-    if (!list) throw input_error(fmt::format("{}: result kind '{}' is not kept in the history (agree, speed, converge, sweep, count)", p.string(), r.kind));
+    const result_kind* k = find_result_kind(r.kind);
+    if (!k || !k->kind_field || k->history_list.empty())
+      throw input_error(fmt::format("{}: result kind '{}' is not kept in the history ({})", p.string(), r.kind,
+                                    fmt::join(result_kind_names([](const result_kind& d) { return !d.history_list.empty(); }), ", ")));
+    const std::string& list = k->history_list;
     const int v = j.value("schema_version", 0);
     if (v < 1 || v > result_schema_version)
       throw input_error(fmt::format("{}: schema_version {} is not one this build reads (1..{})", p.string(), v, result_schema_version));
     if (!j.contains(list) || !j[list].is_array())
       throw input_error(fmt::format("{}: {} result without a \"{}\" array", p.string(), r.kind, list));
-    r.machine = ctx.contains("machine") ? ctx["machine"] : json::object();
-    r.build = ctx.contains("build") ? ctx["build"] : json::object();
-    r.commit = str_or(r.build, "git_commit", "unknown");
-    r.created = str_or(ctx, "created", "");
-    r.hostname = str_or(r.machine, "hostname", "");
-    r.suite = str_or(j, "suite", "");
-    r.shard = str_or(j, "shard", "");
-    r.interrupted = j.value("interrupted", false);
-    if (r.kind == "agree") agree_figures(j, r.figures);
-    else if (r.kind == "converge") converge_figures(j, r.figures);
-    else if (r.kind == "count") count_figures(j, r.figures);
-    else sweep_figures(j, r.figures);
+    (k->history_head ? k->history_head : gate_detail::standard_history_head)(j, r);
+    if (k->figures) k->figures(j, r.figures);
   }
   r.merged = j.contains("merged_from");
   // The same run copied, re-indented or merged from the same shards elsewhere hashes the same.

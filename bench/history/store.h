@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include "gate/result_kind.h"
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -20,22 +21,7 @@ inline constexpr int schema_version = 2;
 /// PRAGMA application_id of a history file ("ADMB"): any other SQLite file is foreign.
 inline constexpr std::int32_t application_id = 0x41444d42;
 
-/// One figure of one run: a number (value; NaN is not stored) or a text (e.g. a curve digest).
-struct figure {
-  std::string benchmark, metric;
-  double value = 0;
-  bool has_value = true;
-  std::string text;
-  int repetitions = 0;  ///< samples the value is the median of (speed repetitions, seeds); 0 unknown
-};
-
-/// A result file read for the store: its identity (content hash), context and figures.
-struct parsed_result {
-  std::string path, kind, hash, commit, created, hostname, suite, shard;
-  nlohmann::json machine, build;
-  bool interrupted = false, merged = false;
-  std::vector<figure> figures;
-};
+// figure and parsed_result: gate/result_kind.h (each kind's figures live with the kind).
 
 /// Reads agree.json, speed.json (Google Benchmark JSON), converge.json or sweep.json.
 /// Throws input_error with one line naming the file for anything unreadable or foreign.

@@ -87,7 +87,7 @@ for kind in ("f16", "bf16"):
     res.update({f"v{i}": x.astype(np.float32) for i, x in enumerate(vf)})
     np.savez(f"{d}/{kind}_trace.npz", **trace); np.savez(f"{d}/{kind}_result.npz", **res)
     # 2% off (27 float16 ulps, 5 bfloat16 ulps): the former 16-bit rule, 2 u16 * bound, let this and
-    # even 10% in bfloat16 pass (the bound was ~66 |p| after 15 steps); core/compare.cpp now allows
+    # even 10% in bfloat16 pass (the bound was ~66 |p| after 15 steps); core/agreement_metrics.cpp now allows
     # one rounding of the float32 master weight only.
     bad = dict(res); q = dec(bad["p1"]); q[7] *= 1.02
     bad["p1"] = enc(q); np.savez(f"{d}/{kind}_bad.npz", **bad)

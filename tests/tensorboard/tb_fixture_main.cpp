@@ -7,7 +7,7 @@
 #include <string>
 
 #include "core/adam_config.h"
-#include "report/tensorboard.h"
+#include "tensorboard/tensorboard.h"
 
 using namespace adambench;
 

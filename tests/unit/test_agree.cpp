@@ -1,9 +1,9 @@
 // The agreement runner split into compute_agree (a result struct) and its reporters: the struct
 // records passes, planted disagreements, errors, skips and interrupts, and agree.json and the
 // exit code are made from the struct alone.
-#include "core/suite.h"
-#include "runners/agree.h"
-#include "runners/context.h"
+#include "agree/agree_suite.h"
+#include "agree/agree.h"
+#include "shared/context.h"
 
 #include <catch2/catch.hpp>
 #include <stdexcept>

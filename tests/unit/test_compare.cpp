@@ -1,4 +1,4 @@
-#include "core/compare.h"
+#include "core/agreement_metrics.h"
 
 #include <catch2/catch.hpp>
 #include <cmath>

@@ -2,7 +2,7 @@
 // end-to-end runs through run_converge (determinism, divergence, drift, skips).
 #include "core/adam_config.h"
 #include "core/suite.h"
-#include "runners/converge.h"
+#include "converge/converge.h"
 #include "workloads/mnist_idx.h"
 #include "workloads/workload.h"
 

@@ -1,6 +1,6 @@
 // Every [[converge.case]] field lands in its own member: each is set to a value no default has,
 // so a key read into the wrong member (or not at all) fails here.
-#include "runners/converge.h"
+#include "converge/converge.h"
 
 #include <catch2/catch.hpp>
 

@@ -1,9 +1,9 @@
 // Counted speed: Callgrind's output as read, the figures derived from its events, and the counted
-// gate (bench/gate/count_gate.cpp) on synthetic count.json documents checked against the schema.
+// gate (bench/count/count_gate.cpp) on synthetic count.json documents checked against the schema.
 #include "core/adam_config.h"
 #include "gate/compare.h"
 #include "history/store.h"
-#include "runners/count_callgrind.h"
+#include "count/count_callgrind.h"
 
 #include <catch2/catch.hpp>
 #include <filesystem>

@@ -2,7 +2,7 @@
 // plain C++: float32 against the float64 reference and the Eigen implementation, mixed precision,
 // and the bit-exact bfloat16/float16 rounding the host side uses.
 #include "adam_reference.h"
-#include "core/compare.h"
+#include "core/agreement_metrics.h"
 #include "core/lowp.h"
 #include "impls/cuda/adam_math.h"
 #include "impls/cuda/work_list.h"

@@ -1,5 +1,7 @@
 #include "core/adam_config.h"
 #include "gate/compare.h"
+#include "gate/result_kind.h"
+#include "gate/schema.h"
 #include "core/stats.h"
 
 #include <catch2/catch.hpp>
@@ -358,4 +360,23 @@ TEST_CASE("gate: the Markdown starts with the verdict and stays under 60,000 cha
   CHECK(md.size() <= 60000);
   CHECK(md.find("more not shown") != std::string::npos);
   CHECK(gate_markdown(cmp(base, base), "b", "c").rfind("✅ no regression: 3000 results compared", 0) == 0);
+}
+
+// The table of result kinds is generated from bench/*/*_kind.cpp: a descriptor left out of the build
+// (or a kind without its schema) shows here before the gate, merge or history meets one of its files.
+TEST_CASE("result kinds: one descriptor per kind, each with its embedded schema, listed in order") {
+  std::vector<std::string> names;
+  for (const auto* k : result_kinds()) {
+    names.push_back(k->name);
+    CHECK(has_schema(k->name));
+    CHECK(find_result_kind(k->name) == k);
+    CHECK(!k->shard_lists.empty());
+    CHECK(!k->history_list.empty());
+    CHECK(k->figures != nullptr);
+  }
+  CHECK(names == std::vector<std::string>{"agree", "speed", "converge", "sweep", "count"});
+  CHECK(result_kind_names([](const result_kind& d) { return d.compare != nullptr; }) ==
+        std::vector<std::string>{"agree", "speed", "converge", "count"});
+  CHECK(find_result_kind("tune") == nullptr);  // tune.json is read by the report only
+  CHECK(find_result_kind("nope") == nullptr);
 }

@@ -1,8 +1,8 @@
 #include "adam_reference.h"
-#include "core/compare.h"
+#include "core/agreement_metrics.h"
 #include "core/optimizer.h"
 #include "core/step_scalars.h"
-#include "runners/state_compare.h"
+#include "check/state_compare.h"
 
 #include <catch2/catch.hpp>
 #include <random>

@@ -1,5 +1,5 @@
 #include "adam_reference.h"
-#include "core/compare.h"
+#include "core/agreement_metrics.h"
 
 #include <catch2/catch.hpp>
 #include <cmath>

@@ -2,9 +2,10 @@
 // the bandwidth probe's access pattern. (Speed targets are benchmark results, not timed tests.)
 #include "core/optimizer.h"
 #include "core/suite.h"
-#include "runners/alloc_hook.h"
-#include "runners/probe.h"
-#include "runners/speed.h"
+#include "speed/speed_suite.h"
+#include "speed/alloc_hook.h"
+#include "speed/probe.h"
+#include "speed/speed.h"
 
 #include <catch2/catch.hpp>
 #include <cstdlib>

@@ -1,3 +1,4 @@
+#include "agree/agree_suite.h"
 #include "core/suite.h"
 
 #include <catch2/catch.hpp>

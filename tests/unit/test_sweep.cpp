@@ -3,7 +3,7 @@
 #include "core/adam_config.h"
 #include "core/suite.h"
 #include "impls/sgd_momentum.h"
-#include "runners/sweep.h"
+#include "sweep/sweep.h"
 
 #include <catch2/catch.hpp>
 #include <cmath>

@@ -5,7 +5,7 @@
 #include <unistd.h>
 
 #include "core/adam_config.h"
-#include "report/tensorboard.h"
+#include "tensorboard/tensorboard.h"
 
 using namespace adambench;
 

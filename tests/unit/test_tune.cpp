@@ -5,8 +5,8 @@
 #include "core/adam_config.h"
 #include "core/results.h"
 #include "core/suite.h"
-#include "runners/converge_fields.h"
-#include "runners/tune.h"
+#include "converge/converge_fields.h"
+#include "tune/tune.h"
 
 #include <catch2/catch.hpp>
 #include <cmath>

@@ -3,10 +3,11 @@
 //   adambench-gpu agree SUITE [--impl NAME]... [--dtype D]... [--seeds N] [--out DIR] [--quiet]
 //   adambench-gpu list
 // Same runner, same suite files and the same agree.json as `adambench agree`.
+#include "agree/agree_suite.h"
 #include "core/suite.h"
 #include "core/optimizer.h"
-#include "runners/agree.h"
-#include "runners/context.h"
+#include "agree/agree.h"
+#include "shared/context.h"
 
 #include <cstdio>
 #include <string>
