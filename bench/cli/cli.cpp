@@ -58,24 +58,6 @@ void check_regex(const std::string& re, const char* flag) {
   }
 }
 
-// `--out` is tested before a run that may take hours: create it, write and remove a probe file.
-// Failing is the environment's fault, not the input's: io_error, exit 4.
-void check_out_dir(const std::filesystem::path& dir) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) throw io_error(fmt::format("--out {}: cannot create the folder: {}", dir.string(), ec.message()));
-  const fs::path probe = dir / fmt::format(".adambench-write-test.{}", ::getpid());
-  {
-    std::ofstream f(probe);
-    if (!(f << "x") || !f.flush()) {
-      fs::remove(probe, ec);
-      throw io_error(fmt::format("--out {}: folder is not writable", dir.string()));
-    }
-  }
-  fs::remove(probe, ec);
-}
-
 // Names given with --impl must exist, --out must be writable and ADAMBENCH_RUN_ID well formed,
 // before any work starts.
 void check_before_run(const std::vector<std::string>& impls, const std::optional<std::filesystem::path>& out, const registry& reg) {

@@ -5,11 +5,14 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cstdlib>
 #include <csignal>
+#include <cstdlib>
+#include <filesystem>
 #include <fmt/format.h>
+#include <fstream>
 #include <string_view>
 #include <torch/version.h>  // a macro header: no LibTorch compile cost
+#include <unistd.h>
 
 namespace adambench {
 
@@ -63,6 +66,22 @@ int empty_slice(const std::string& runner, std::pair<int, int> shard) {
   fmt::print(stderr, "{}: shard {}/{} selected no case (fewer cases than shards): its piece says \"empty_slice\"; exit 0\n", runner,
              shard.first, shard.second);
   return 0;
+}
+
+void check_out_dir(const std::filesystem::path& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw io_error(fmt::format("--out {}: cannot create the folder: {}", dir.string(), ec.message()));
+  const fs::path probe = dir / fmt::format(".adambench-write-test.{}", ::getpid());
+  {
+    std::ofstream f(probe);
+    if (!(f << "x") || !f.flush()) {
+      fs::remove(probe, ec);
+      throw io_error(fmt::format("--out {}: folder is not writable", dir.string()));
+    }
+  }
+  fs::remove(probe, ec);
 }
 
 }  // namespace adambench

@@ -1,6 +1,7 @@
 #pragma once
 /// What every result file says about where it came from, and the run's interrupt flag.
 #include <atomic>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -28,5 +29,9 @@ int nothing_checked(const std::string& runner, const std::vector<std::string>& r
 /// and returns 0. The runner still writes its piece, marked "empty_slice", so the merge counts the
 /// shard as present; the merge, not the piece, says whether anything was checked.
 int empty_slice(const std::string& runner, std::pair<int, int> shard);
+
+/// `--out DIR`, checked before a run that may take hours: creates it, writes and removes a probe
+/// file; throws io_error (exit 4: the environment's fault, not the input's) when it cannot.
+void check_out_dir(const std::filesystem::path& dir);
 
 }  // namespace adambench

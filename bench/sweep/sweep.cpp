@@ -337,6 +337,11 @@ int run_sweep(const sweep_suite& suite, const registry& reg, const sweep_options
   write_sweep_outputs(res, opt);
   if (!res.conv.stopped_at.empty()) return 130;
   if (res.empty_slice) return empty_slice("sweep", opt.shard);
+  if (res.conv.runs.size() == static_cast<std::size_t>(res.conv.count("skip"))) {  // nothing trained: never a pass
+    std::vector<std::string> why;  // "IMPL: reason"
+    for (auto& run : res.conv.runs) why.push_back(run.r.impl + ": " + run.r.reason);
+    return nothing_checked("sweep", why, opt.conv.allow_empty);
+  }
   return res.conv.count("error") == 0 ? 0 : 1;
 }
 

@@ -12,7 +12,7 @@ struct sweep_cli {
   std::string suite, out, data, text, shard, tensorboard, model, model_data;
   std::vector<std::string> impls, studies;
   int seeds = 0;
-  bool quiet = false;
+  bool quiet = false, allow_empty = false;
 };
 
 std::shared_ptr<sweep_cli> add_sweep_commands(CLI::App& app) {
@@ -28,6 +28,7 @@ std::shared_ptr<sweep_cli> add_sweep_commands(CLI::App& app) {
   s->cmd->add_option("--shard", s->shard, "run the I-th of N interleaved slices of the studies (join with `adambench merge`)");
   s->cmd->add_option("--tensorboard", s->tensorboard, "folder for TensorBoard event files (one per run, with hparams; docs/tensorboard.md)");
   s->cmd->add_flag("--quiet", s->quiet, "no progress lines");
+  s->cmd->add_flag("--allow-empty", s->allow_empty, "exit 0, not 3, when every run was skipped");
   s->cmd->add_option("--model", s->model, "TorchScript module (.pt): every study trains it instead of its workload (needs --data)");
   s->cmd->add_option("--data", s->model_data, "npz with x_train, y_train, x_val, y_val for --model");
   return s;
@@ -57,7 +58,11 @@ std::optional<int> run_sweep_commands(sweep_cli& s, const registry& reg, int thr
   o.conv.text_file = s.text;
   o.conv.threads = threads;
   o.conv.quiet = s.quiet;
-  if (!s.out.empty()) o.conv.out = s.out;
+  o.conv.allow_empty = s.allow_empty;
+  if (!s.out.empty()) {
+    o.conv.out = s.out;
+    check_out_dir(*o.conv.out);  // writable before hours of training, as every runner checks it
+  }
   if (!s.tensorboard.empty()) o.conv.tensorboard = s.tensorboard;
   o.study_filter = s.studies;
   if (!s.shard.empty()) o.shard = parse_shard(s.shard);

@@ -73,6 +73,16 @@ check "log range from 0: exit 2, one line" 2 --stderr-lines 1 -- "$CLI" sweep "$
 printf '[sweep]\n[[sweep.study]]\nname = "x"\nworkload = "quadratic"\nvary = { beta2 = [0.99, 2.0] }\n' > "$tmp/bad3.toml"
 check "beta2 out of range: exit 2, one line" 2 --stderr-lines 1 -- "$CLI" sweep "$tmp/bad3.toml"
 check "unknown implementation: exit 2, one line" 2 --stderr-lines 1 -- "$CLI" sweep "$root/suites/tuning-smoke.toml" --impl nope
+# A sweep that trained nothing checked nothing: exit 3 (the default build's deepspeed-cpu is a recorded
+# skip: built without DeepSpeed's sources), 0 only with --allow-empty; the result is still written.
+"$CLI" --threads 1 sweep "$root/suites/tuning-smoke.toml" --impl deepspeed-cpu --study lr --quiet --out "$tmp/empty" >/dev/null 2>"$tmp/empty.err"; rc=$?
+assert "every run skipped: exit 3 (got $rc), one line naming the reason" bash -c "
+  [ $rc = 3 ] && [ \$(wc -l <'$tmp/empty.err') = 1 ] && grep -q 'sweep: nothing checked: .*deepspeed-cpu: built without' '$tmp/empty.err'"
+assert "... and its sweep.json is written, every run skipped" test -s "$tmp/empty/sweep.json"
+check "every run skipped with --allow-empty: 0" 0 -- "$CLI" --threads 1 sweep "$root/suites/tuning-smoke.toml" --impl deepspeed-cpu --study lr --quiet --allow-empty --out "$tmp/empty2"
+# --out is checked before any training, as every runner does.
+printf 'x' >"$tmp/afile"
+check "unwritable --out: exit 4 before any run, one line" 4 --stderr-lines 1 -- "$CLI" --threads 1 sweep "$root/suites/tuning-smoke.toml" --out "$tmp/afile/sub"
 check "no [sweep] table: exit 2, one line" 2 --stderr-lines 1 -- "$CLI" sweep "$root/suites/smoke.toml"
 
 # Interrupt: partial sweep.json with "interrupted": true, exit 130.
