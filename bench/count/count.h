@@ -16,7 +16,7 @@
 namespace adambench {
 
 struct count_options {
-  std::string suite_arg;                     ///< the suite as given (the worker reads it again)
+  std::string suite_arg;                     ///< the suite as given (in the worker: its text, from the request)
   std::vector<std::string> impls;            ///< overrides the suite's list when not empty
   std::string filter;                        ///< regex searched in benchmark names (empty: all)
   std::optional<std::filesystem::path> out;  ///< folder for count.json
