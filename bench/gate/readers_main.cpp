@@ -6,6 +6,7 @@
 //   adambench-readers merge OUT PIECE...      merge the pieces of a sharded run
 //   adambench-readers tune-manifest FILE      a tune's runs/tune.manifest (what --resume reads)
 //   adambench-readers tune-run FILE           one kept run of a tune (runs/*.run)
+//   adambench-readers history FILE...         what `history add` does, into an in-memory SQLite store
 //   adambench-readers each                    one tab-separated command per stdin line, run
 //                                             in-process; prints "EXIT<TAB>LINES<TAB>MESSAGE" each
 // Exit codes as adambench: 0 ok, 1 regression, 2 bad input, 4 I/O or unexpected exception.
@@ -16,6 +17,7 @@
 #include "core/suite.h"
 #include "speed/speed_suite.h"
 #include "gate/compare.h"
+#include "history/store.h"
 #include "tune/tune.h"
 
 #include <fmt/format.h>
@@ -58,10 +60,18 @@ int run(const std::vector<std::string>& a, bool verbose) {
     write_json_atomic(a[1], checked_result(merge_results(parts), a[1]).json);
     return 0;
   }
+  if (a.size() >= 2 && a[0] == "history") {
+    std::vector<history::parsed_result> rs;
+    for (std::size_t i = 1; i < a.size(); ++i) rs.push_back(history::parse_result_file(a[i]));
+    history::store st = history::store::open(":memory:", true);
+    st.add(rs);
+    st.load_series();
+    return 0;
+  }
   if (a.size() == 2 && a[0] == "tune-manifest") return (read_tune_manifest(a[1]), 0);
   if (a.size() == 2 && a[0] == "tune-run") return (read_tune_run(a[1], ""), 0);
   throw input_error("usage: adambench-readers suite FILE | npz FILE | compare BASE CAND [MD] | merge OUT PIECE... | tune-manifest FILE | "
-                    "tune-run FILE | each");
+                    "tune-run FILE | history FILE... | each");
 }
 
 // The CLI's error sink: one line, exit 2 for bad input, 4 for everything else.

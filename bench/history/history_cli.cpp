@@ -164,24 +164,18 @@ int check(history_cli& h) {
   return alarms ? 1 : 0;
 }
 
-// A result read for the store; count.json (the newest kind) is also checked against its schema first.
-parsed_result checked_parse(const std::filesystem::path& p) {
-  parsed_result r = parse_result_file(p);
-  if (r.kind == "count") load_result(p);
-  return r;
-}
-
 }  // namespace
 
 std::optional<int> run_history_commands(history_cli& h) {
   if (!h.history->parsed()) return std::nullopt;
   if (h.add->parsed()) {
-    // Every file is read and checked before the history is opened: a bad one adds nothing.
+    // Every file is read and validated (load_result, as compare and merge read) before the history
+    // is opened: a bad one adds nothing.
     std::vector<parsed_result> rs;
     for (auto& p : h.inputs) {
       std::error_code ec;
       if (!std::filesystem::is_directory(p, ec)) {
-        rs.push_back(checked_parse(p));
+        rs.push_back(parse_result_file(p));
         continue;
       }
       // A folder: every result file in it and below, in name order.
@@ -194,7 +188,7 @@ std::optional<int> run_history_commands(history_cli& h) {
       if (ec) throw input_error(fmt::format("{}: cannot list the folder: {}", p, ec.message()));
       if (found.empty()) throw input_error(fmt::format("{}: no agree.json, speed.json, converge.json, sweep.json or count.json in this folder", p));
       std::sort(found.begin(), found.end());
-      for (auto& f : found) rs.push_back(checked_parse(f));
+      for (auto& f : found) rs.push_back(parse_result_file(f));
     }
     store st = store::open(h.db, true);
     auto rep = st.add(rs);

@@ -10,7 +10,6 @@
 #include <cmath>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <fstream>
 #include <map>
 #include <regex>
 #include <sqlite3.h>
@@ -24,12 +23,6 @@ namespace adambench::history {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-namespace {
-
-std::string str_or(const json& o, const char* key, const std::string& dflt) { return gate_detail::str_or(o, key, dflt); }
-
-}  // namespace
-
 int direction_of(const std::string& kind, const std::string& benchmark, const std::string& metric) {
   const result_kind* k = find_result_kind(kind);
   return k && k->direction ? k->direction(benchmark, metric) : 0;
@@ -40,48 +33,18 @@ std::string commit_key(const std::string& commit, std::int64_t run_id) {
   return commit;
 }
 
-parsed_result parse_result_file(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  if (!f) throw input_error(fmt::format("{}: cannot read (no such file or no permission)", p.string()));
-  std::stringstream ss;
-  ss << f.rdbuf();
-  const std::string text = ss.str();
-  if (f.bad()) throw input_error(fmt::format("{}: read error", p.string()));
-  if (text.empty()) throw input_error(fmt::format("{}: empty file", p.string()));
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::parse_error& e) {
-    throw input_error(fmt::format("{}: not valid JSON{} (at byte {})", p.string(), e.byte >= text.size() ? ", truncated" : "", e.byte));
-  }
-  if (!j.is_object()) throw input_error(fmt::format("{}: not an adambench result (not a JSON object)", p.string()));
+parsed_result parsed_from(const loaded_result& l) {
+  const json& j = l.json;
   parsed_result r;
-  r.path = p.string();
-  // A format without a "kind" field (Google Benchmark JSON) is known by its list.
-  const result_kind* shaped = nullptr;
-  for (const auto* k : result_kinds())
-    if (!k->kind_field && !shaped && j.contains(k->history_list) && j[k->history_list].is_array()) shaped = k;
-  if (shaped) {
-    r.kind = shaped->name;
-    shaped->history_head(j, r);
-    shaped->figures(j, r.figures);
-  } else {
-    if (!j.contains("kind") || !j["kind"].is_string())
-      throw input_error(fmt::format("{}: not an adambench result (no \"kind\" and no Google Benchmark \"benchmarks\")", p.string()));
-    r.kind = j["kind"].get<std::string>();
-    const result_kind* k = find_result_kind(r.kind);
-    if (!k || !k->kind_field || k->history_list.empty())
-      throw input_error(fmt::format("{}: result kind '{}' is not kept in the history ({})", p.string(), r.kind,
-                                    fmt::join(result_kind_names([](const result_kind& d) { return !d.history_list.empty(); }), ", ")));
-    const std::string& list = k->history_list;
-    const int v = j.value("schema_version", 0);
-    if (v < 1 || v > result_schema_version)
-      throw input_error(fmt::format("{}: schema_version {} is not one this build reads (1..{})", p.string(), v, result_schema_version));
-    if (!j.contains(list) || !j[list].is_array())
-      throw input_error(fmt::format("{}: {} result without a \"{}\" array", p.string(), r.kind, list));
-    (k->history_head ? k->history_head : gate_detail::standard_history_head)(j, r);
-    if (k->figures) k->figures(j, r.figures);
-  }
+  r.path = l.path.string();
+  r.kind = l.kind;
+  const result_kind* k = find_result_kind(r.kind);
+  if (!k || k->history_list.empty())
+    throw input_error(fmt::format("{}: result kind '{}' is not kept in the history ({})", r.path, r.kind,
+                                  fmt::join(result_kind_names([](const result_kind& d) { return !d.history_list.empty(); }), ", ")));
+  // The schema (checked by load_result) fixed the schema version and the kind's list.
+  (k->history_head ? k->history_head : gate_detail::standard_history_head)(j, r);
+  if (k->figures) k->figures(j, r.figures);
   r.merged = j.contains("merged_from");
   // The same run copied, re-indented or merged from the same shards elsewhere hashes the same.
   json canon = j;
@@ -89,6 +52,8 @@ parsed_result parse_result_file(const fs::path& p) {
   r.hash = sha256_hex(canon.dump());
   return r;
 }
+
+parsed_result parse_result_file(const fs::path& p) { return parsed_from(load_result(p)); }
 
 // ---- SQLite -------------------------------------------------------------------------------------
 namespace {

@@ -23,8 +23,12 @@ inline constexpr std::int32_t application_id = 0x41444d42;
 
 // figure and parsed_result: gate/result_kind.h (each kind's figures live with the kind).
 
-/// Reads agree.json, speed.json (Google Benchmark JSON), converge.json or sweep.json.
-/// Throws input_error with one line naming the file for anything unreadable or foreign.
+/// The history's reading of a result already read and validated by load_result (gate/compare.h):
+/// its identity and figures. Throws input_error naming the file for a kind the history does not keep.
+parsed_result parsed_from(const loaded_result& l);
+/// Reads agree.json, speed.json (Google Benchmark JSON), converge.json, sweep.json or count.json
+/// through load_result (the gate's reader: depth guard, schema validation), then parsed_from.
+/// Throws input_error with one line naming the file (and the JSON path of a schema mismatch).
 parsed_result parse_result_file(const std::filesystem::path& p);
 
 /// Which way is better for a figure: -1 lower, +1 higher, 0 neutral (never a regression).

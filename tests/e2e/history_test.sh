@@ -3,7 +3,8 @@
 # tests/fixtures/speed.json with planted changes): a flat noisy history -> check 0, a planted step
 # -> 1 at its run, a planted slow drift that pairwise `compare` never flags -> 1, a slow newest run
 # -> 1; real agree/converge results and merged shards; the same run twice stored once; two writers
-# at once; bad result files and corrupt, foreign or newer databases -> 2 with one line, untouched.
+# at once; bad result files (truncated, schema-invalid, too deep: the loader compare and merge use)
+# and corrupt, foreign or newer databases -> 2 with one line, untouched.
 CLI=$1 EXPECT=$2
 source "$(dirname "$0")/lib.sh"
 FIX=$(cd "$(dirname "$0")/../fixtures" && pwd)/speed.json
@@ -108,12 +109,28 @@ assert "two concurrent writers: both exit 0" test "$r1$r2" = 00
 assert "two concurrent writers: 30 runs, each once" test "$(runs "$tmp/both.db")" = 30
 assert "two concurrent writers: integrity_check ok" test "$($PY -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('pragma integrity_check').fetchone()[0])" "$tmp/both.db")" = ok
 
-# Bad result files: nothing added.
+# Bad result files, read by the same loader as compare and merge (schema, depth guard): 2, one line
+# naming the file and where in it, and nothing added although the good file before it is new.
 printf '{"kind": "agree", "results": [' >"$tmp/trunc.json"
-before=$(runs "$tmp/tail.db")
-check "a truncated result among good ones: 2, one line" 2 --stderr-lines 1 -- "$CLI" history add "$tmp/flat/run00/speed.json" "$tmp/trunc.json" --db "$tmp/tail.db"
+$PY - "$tmp/flat/run00/speed.json" "$tmp" <<'PY'
+import json, sys
+src, out = sys.argv[1], sys.argv[2]
+d = json.load(open(src)); d["benchmarks"][1]["real_time"] = "slow"; json.dump(d, open(out + "/typed.json", "w"))
+d = json.load(open(src)); del d["context"]["adambench.thread_counts"]; json.dump(d, open(out + "/nocontext.json", "w"))
+s = json.dumps(json.load(open(src))); open(out + "/deep.json", "w").write(s[:-1] + ', "deep": ' + "[" * 100 + "]" * 100 + "}")
+PY
+figures() { $PY -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select count(*) from figures').fetchone()[0])" "$1"; }
+before="$(runs "$tmp/tail.db") $(figures "$tmp/tail.db")"
+for bad in 'trunc|trunc.json: not valid JSON, truncated' 'typed|typed.json: does not match the speed result schema at [$][.]benchmarks[[]1[]][.]real_time' \
+           'nocontext|nocontext.json: does not match the speed result schema at [$][.]context' 'deep|deep.json: nested deeper than 64 levels'; do
+  f=${bad%%|*} re=${bad#*|}
+  check "$f: a bad result after a new good one: 2, one line" 2 --stderr-lines 1 -- "$CLI" history add "$tmp/flat/run00/speed.json" "$tmp/$f.json" --db "$tmp/tail.db"
+  assert "$f: the line names the file and where" bash -c "'$CLI' history add '$tmp/flat/run00/speed.json' '$tmp/$f.json' --db '$tmp/tail.db' 2>&1 >/dev/null | grep -Eq '$re'"
+done
 check "a missing result file: 2, one line" 2 --stderr-lines 1 -- "$CLI" history add "$tmp/nope.json" --db "$tmp/tail.db"
-assert "nothing added" test "$(runs "$tmp/tail.db")" = "$before"
+assert "nothing added: runs and figures as before" test "$(runs "$tmp/tail.db") $(figures "$tmp/tail.db")" = "$before"
+check "a bad file and no history yet: no file created" 2 --stderr-lines 1 -- "$CLI" history add "$tmp/flat/run00/speed.json" "$tmp/typed.json" --db "$tmp/fresh.db"
+assert "no history file written" test ! -e "$tmp/fresh.db"
 
 # Corrupt, foreign, newer, missing databases: exit 2, one line, the file untouched.
 cp "$tmp/step.db" "$tmp/corrupt.db"

@@ -1,12 +1,13 @@
 #!/usr/bin/python3
 """Fuzz test of every reader of untrusted input: suite TOML, npz, result JSON through compare and merge
-(agree, speed, converge, count, tune), and what `adambench tune --resume` reads (runs/tune.manifest,
-runs/*.run).
+(agree, speed, converge, count, tune) and through `history add` (agree, speed, converge, count, sweep),
+and what `adambench tune --resume` reads (runs/tune.manifest, runs/*.run).
 
 Mutates valid inputs (bit flips, truncation, wrong types, huge numbers, deep nesting, ...) and feeds
 each mutant to `adambench-readers each` (in-process, one line per mutant). Every mutant must end with
 exit 0, 1 or 2 and at most one line of message: never a crash, an abort, exit 4 (an exception that
-should have been bad input), or a hang. A sample also goes through real processes of the given CLIs.
+should have been bad input), or a hang. A sample also goes through real processes of the given CLIs;
+a `history add` of a good file and a mutant that exits 2 must leave no history file behind.
 
 usage: fuzz_readers.py READERS SOURCE_DIR [--mutants N] [--cli ADAMBENCH] [--sample K]
 """
@@ -184,6 +185,14 @@ def small_count():
 
 results = {"agree": small_agree(), "converge": small_converge(), "speed": small_speed(), "tune": small_tune(),
            "count": small_count()}
+def small_sweep():
+    d = json.load(open(os.path.join(args.src, "tests/fixtures/sweep.json")))
+    d["points"] = d["points"][:16]
+    return d
+
+# What `history add` keeps: every gated kind but tune, and sweep.
+kept = {k: v for k, v in results.items() if k != "tune"}
+kept["sweep"] = small_sweep()
 tune_files = {k: open(os.path.join(args.src, "tests/fixtures/tune", f), "rb").read()
               for k, f in (("tune-manifest", "tune.manifest"), ("tune-run", "kept.run"))}
 bases = {k: write(f"base-{k}.json", json.dumps(v).encode()) for k, v in results.items()}
@@ -203,7 +212,7 @@ suites = [open(os.path.join(args.src, "suites", f), "rb").read() for f in sorted
 npz = make_npz(os.path.join(work, "valid.npz"))
 
 # Each reader: the command lines for adambench-readers, and (path, argv) for the real CLI sample.
-jobs = {"suite": [], "npz": [], "compare": [], "merge": [], "tune-manifest": [], "tune-run": []}
+jobs = {"suite": [], "npz": [], "compare": [], "merge": [], "tune-manifest": [], "tune-run": [], "history": []}
 for i in range(args.mutants):
     jobs["suite"].append(["suite", write(f"suite-{i}.toml", toml_mutant(rng.choice(suites)))])
     jobs["npz"].append(["npz", write(f"state-{i}.npz", npz_mutant(npz))])
@@ -214,6 +223,12 @@ for i in range(args.mutants):
     jobs["merge"].append(["merge", os.path.join(work, f"merged-{i}.json"), write(f"piece-{i}.json", json_mutant(piece)), other])
     for reader, valid in tune_files.items():
         jobs[reader].append([reader, write(f"{reader}-{i}", json_mutant(valid))])
+# After the others, so their mutants stay what they were before the history joined.
+kept_files = {k: write(f"kept-{k}.json", json.dumps(v).encode()) for k, v in kept.items()}
+for i in range(args.mutants):
+    k = rng.choice(list(kept))
+    m = write(f"hist-{i}.json", json_mutant(json.dumps(kept[k]).encode()))
+    jobs["history"].append(["history", kept_files[k], m] if i % 2 else ["history", m])
 
 failures = []
 
@@ -247,10 +262,11 @@ def run_cli(argv):
         p = subprocess.run(argv, capture_output=True, timeout=120)
     except subprocess.TimeoutExpired:
         failures.append(f"hang: {' '.join(argv)}")
-        return
+        return None
     err = [l for l in p.stderr.decode("utf-8", "replace").splitlines() if l.strip()]
     if p.returncode not in (0, 1, 2) or len(err) > 1:
         failures.append(f"{' '.join(argv)} -> exit {p.returncode}, stderr {err[:3]}")
+    return p.returncode
 
 for reader in jobs:
     for cmd in rng.sample(jobs[reader], min(args.sample, len(jobs[reader]))):
@@ -259,6 +275,12 @@ for reader in jobs:
             run_cli([args.cli, "compare", cmd[1], cmd[2]] + (["--markdown", cmd[3]] if len(cmd) > 3 else []))
         if args.cli and cmd[0] == "merge":
             run_cli([args.cli, "merge", "--out", cmd[1], cmd[2], cmd[3]])
+        if args.cli and cmd[0] == "history":
+            # Every file is read before the history is opened: a bad one creates nothing.
+            db = os.path.join(work, f"history-{len(failures)}-{rng.randrange(10**9)}.db")
+            argv = [args.cli, "history", "add", *cmd[1:], "--db", db]
+            if run_cli(argv) == 2 and os.path.exists(db):
+                failures.append(f"{' '.join(argv)} -> exit 2 but the history file was written")
 
 if failures:
     print(f"fuzz: {len(failures)} failures (mutants kept in {work}):")

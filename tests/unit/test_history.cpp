@@ -145,7 +145,8 @@ std::string slurp(const fs::path& p) {
 
 fs::path speed_file(const fs::path& dir, int k, double scale, const std::string& commit) {
   json j{{"context", {{"adambench.build.git_commit", commit}, {"adambench.created", fmt::format("2026-01-{:02}T00:00:00Z", k + 1)},
-                      {"adambench.machine.hostname", "h"}, {"adambench.suite", "smoke"}}},
+                      {"adambench.machine.hostname", "h"}, {"adambench.suite", "smoke"}, {"adambench.schema_version", "1"},
+                      {"adambench.thread_counts", "1"}}},
          {"benchmarks", json::array()}};
   for (int r = 0; r < 3; ++r)
     j["benchmarks"].push_back({{"name", "eigen/adam/flat_4K/threads:1/real_time"}, {"run_name", "eigen/adam/flat_4K/threads:1/real_time"},
@@ -288,7 +289,10 @@ TEST_CASE("store: result files that are not results are bad input, naming the fi
   auto d = scratch("inputs");
   std::ofstream(d / "trunc.json") << R"({"kind": "agree", "results": [)";
   CHECK_THROWS_WITH(parse_result_file(d / "trunc.json"), Catch::Contains("trunc.json") && Catch::Contains("truncated"));
-  std::ofstream(d / "cal.json") << R"({"kind": "calibration", "schema_version": 1})";
+  // A valid result of a kind the history does not keep (an A/A calibration).
+  std::ofstream(d / "cal.json") << R"({"kind": "calibration", "schema_version": 1, "thresholds": {"min_effect": 0.02, "alpha": 0.05},
+      "runs": 4, "group": 2, "comparisons": 0, "false_alarms": 0, "inconclusive": 0, "false_alarm_rate": 0, "noise": "in sample",
+      "pairs": [], "adambench_noise": {"method": "x", "runs": 4, "benchmarks": {}}})";
   CHECK_THROWS_WITH(parse_result_file(d / "cal.json"), Catch::Contains("not kept in the history"));
   CHECK_THROWS_AS(parse_result_file(d / "missing.json"), input_error);
   // A sweep (tests/fixtures/sweep.json's layout): a point is named by its study, workload,
@@ -322,6 +326,29 @@ TEST_CASE("store: result files that are not results are bad input, naming the fi
   CHECK(got["final_val_acc"] == Approx(0.8));
   CHECK(got["divergence_rate"] == Approx(0.67));
   CHECK(direction_of("sweep", "", "divergence_rate") == -1);
+  fs::remove_all(d);
+}
+
+TEST_CASE("store: result files are read by the gate's reader: schema-invalid or too deep is bad input, with the JSON path") {
+  auto d = scratch("validated");
+  const auto good = speed_file(d, 0, 1.0, "abc");
+  json j = json::parse(slurp(good));
+  // Numbers where the schema wants numbers: the old reader took a string time as "no figure".
+  j["benchmarks"][1]["real_time"] = "slow";
+  std::ofstream(d / "typed.json") << j.dump();
+  CHECK_THROWS_WITH(parse_result_file(d / "typed.json"),
+                    Catch::Contains("typed.json") && Catch::Contains("speed result schema at $.benchmarks[1].real_time"));
+  // Required context missing: a speed file from an older harness or another tool.
+  j = json::parse(slurp(good));
+  j["context"].erase("adambench.thread_counts");
+  std::ofstream(d / "context.json") << j.dump();
+  CHECK_THROWS_WITH(parse_result_file(d / "context.json"), Catch::Contains("context.json") && Catch::Contains("$.context"));
+  // Nesting past the loader's guard, inside an otherwise valid file.
+  j = json::parse(slurp(good));
+  std::string text = j.dump();
+  text.insert(text.size() - 1, R"(, "deep": )" + std::string(100, '[') + std::string(100, ']'));
+  std::ofstream(d / "deep.json") << text;
+  CHECK_THROWS_WITH(parse_result_file(d / "deep.json"), Catch::Contains("deep.json") && Catch::Contains("nested deeper than"));
   fs::remove_all(d);
 }
 
