@@ -9,11 +9,11 @@ What is recorded (one file per invocation or result file):
   every --help (the top level, each subcommand, nested ones: found from the help itself), list,
   --version minus the commit; agree ci (stdout, agree.json); converge smoke (stdout, converge.json,
   curves minus wall_s); sweep tuning-smoke (stdout, sweep.json, curves); a tiny speed run's JSON
-  structure (keys and benchmark names, no figures); with --tune DIR, a small tune on the fixture in
+  structure (keys and benchmark names, no figures: Eigen against the LibTorch and DeepSpeed peers); with --tune DIR, a small tune on the fixture in
   DIR (made there by tests/e2e/tune_fixture.py when missing, then reused: needs python3-torch); with --count-bin, a one-row count in the counting build; and bad-input
   invocations of every subcommand (exit code and stderr).
 Masked: timestamps, the commit, the host name, temporary paths, wall-clock durations, and in
-speed results every figure. Runs use --threads 2 (agree) and 1 (the rest), as the baselines do.
+speed results every figure and which LibTorch peer was fastest. Runs use --threads 2 (agree) and 1 (the rest), as the baselines do.
 """
 import csv
 import io
@@ -67,12 +67,13 @@ class capture:
         self.write(name + ".txt", f"$ {cmd}\nexit {p.returncode}\n--- stdout\n{out}--- stderr\n{err}")
         return p
 
-    def json_file(self, name, path, numbers=False):
-        """A result file, keys sorted, noisy keys masked (numbers=True: every figure too)."""
+    def json_file(self, name, path, numbers=False, peer_names=False):
+        """A result file, keys sorted, noisy keys masked (numbers=True: every figure too;
+        peer_names=True: the fastest LibTorch peer's name, a figure of speed results)."""
         if not Path(path).exists():
             self.write(name, f"missing: {self.mask(str(path))}\n")
             return
-        data = mask_json(json.loads(Path(path).read_text()), numbers)
+        data = mask_json(json.loads(Path(path).read_text()), numbers, peer_names)
         self.write(name, self.mask(json.dumps(data, indent=1, sort_keys=True)) + "\n")
 
     def curves(self, name, folder, drop=("wall_s",)):
@@ -86,11 +87,12 @@ class capture:
         self.write(name, "".join(parts) or "no curves\n")
 
 
-def mask_json(v, numbers):
+def mask_json(v, numbers, peer_names=False):
     if isinstance(v, dict):
-        return {k: ("<masked>" if k in NOISY_KEYS else mask_json(x, numbers)) for k, x in v.items()}
+        return {k: ("<masked>" if k in NOISY_KEYS or (peer_names and k == "best_libtorch" and x is not None)
+                    else mask_json(x, numbers, peer_names)) for k, x in v.items()}
     if isinstance(v, list):
-        return [mask_json(x, numbers) for x in v]
+        return [mask_json(x, numbers, peer_names) for x in v]
     if numbers and isinstance(v, (int, float)) and not isinstance(v, bool):
         return "<n>"
     return v
@@ -119,6 +121,16 @@ def converge_table_masked(text):
 
 def figures_masked(text):
     return re.sub(r"\d+(\.\d+)?(e[-+]?\d+)?", "<n>", text)
+
+
+# Which LibTorch peer is fastest is a figure too (libtorch and libtorch-foreach are within noise):
+# kept is that a peer is named, and where.
+BEST_PEER_RE = re.compile(r"over libtorch(-foreach|-fused)?\b")
+
+
+def speed_masked(text):
+    """Figures and the fastest peer's name masked, columns (sized by the figures) re-joined."""
+    return re.sub(r"[ \t]+", " ", BEST_PEER_RE.sub("over <peer>", figures_masked(text)))
 
 
 def helps(c):
@@ -190,9 +202,11 @@ def bad_inputs(c, t):
 
 def speed_structure(c, t):
     out = t / "speed"
-    c.run("speed-tiny", ["--threads", "1", "speed", "smoke", "--filter", "^eigen/adam/flat_4K", "--out", str(out),
-                         "--benchmark_min_time=0.001"], stdout_mask=figures_masked)
-    c.json_file("speed.json-structure", out / "speed.json", numbers=True)
+    # The peers listed last and out of order: the grid's order and the "vs" columns are in the structure.
+    impls = ["eigen", "deepspeed-cpu", "libtorch-fused", "libtorch-foreach", "libtorch"]
+    c.run("speed-tiny", ["--threads", "1", "speed", "smoke", *[a for i in impls for a in ("--impl", i)],
+                         "--filter", "/flat_64K/", "--out", str(out), "--benchmark_min_time=0.001"], stdout_mask=speed_masked)
+    c.json_file("speed.json-structure", out / "speed.json", numbers=True, peer_names=True)
 
 
 def tune_fixture(c, t, fx):
