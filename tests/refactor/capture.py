@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 HOST = socket.gethostname()
 # Keys whose values change from run to run of the same build (durations, clocks, commit, host).
-NOISY_KEYS = {"created", "git_commit", "hostname", "wall_s", "date", "host_name", "executable", "load_avg",
+NOISY_KEYS = {"created", "git_commit", "adambench.build.git_commit", "hostname", "wall_s", "date", "host_name", "executable", "load_avg",
               "started", "finished", "elapsed_s", "duration_s", "seconds", "run_wall_s", "mhz_per_cpu",
               "memory_kib", "optimizer_share", "samples_per_s", "budget_s", "estimate_s", "eval_s", "load_s",
               "step_s", "wall_to_target_s", "eval_seconds", "optimizer_seconds", "train_seconds"}
@@ -50,19 +50,21 @@ class capture:
         text = text.replace(str(self.tmp), "<TMP>").replace(self.bin, "<ADAMBENCH>").replace(str(ROOT), "<ROOT>")
         if self.tune_dir: text = text.replace(str(self.tune_dir), "<TUNEFX>")
         text = TIME_RE.sub("<TIME>", text)
-        text = DURATION_RE.sub("<dur>", text)
+        # The padding before a duration varies with its width: one space kept, or none.
+        text = re.sub(r"( *)" + DURATION_RE.pattern, lambda m: (" " if m.group(1) else "") + "<dur>", text)
         return text.replace(HOST, "<HOST>")
 
     def write(self, name, text):
         self.n += 1
         (self.out / f"{self.n:03d}-{name}").write_text(text)
 
-    def run(self, name, args, stdout_mask=None, env=None, cwd=None):
+    def run(self, name, args, stdout_mask=None, env=None, cwd=None, stderr_mask=None):
         """Runs adambench ARGS; records the command, exit code, stdout and stderr (masked)."""
         p = subprocess.run([self.bin] + args, capture_output=True, text=True, env=env, cwd=cwd, timeout=900)
         out = self.mask(p.stdout)
         if stdout_mask: out = stdout_mask(out)
         err = self.mask(p.stderr)
+        if stderr_mask: err = stderr_mask(err)
         cmd = self.mask(" ".join(["adambench"] + args))
         self.write(name + ".txt", f"$ {cmd}\nexit {p.returncode}\n--- stdout\n{out}--- stderr\n{err}")
         return p
@@ -129,8 +131,12 @@ BEST_PEER_RE = re.compile(r"over libtorch(-foreach|-fused)?\b")
 
 
 def speed_masked(text):
-    """Figures and the fastest peer's name masked, columns (sized by the figures) re-joined."""
-    return re.sub(r"[ \t]+", " ", BEST_PEER_RE.sub("over <peer>", figures_masked(text)))
+    """Figures (with Google Benchmark's unit prefixes), the load, the commit and the fastest peer's
+    name masked; columns (sized by the figures) re-joined."""
+    text = re.sub(r"^Load Average:.*$", "Load Average: <masked>", text, flags=re.M)
+    text = figures_masked(re.sub(r"\b[0-9a-f]{40}(-dirty)?", "<C>", text))
+    text = re.sub(r"<n>[kMGTmun]?(?=[ /%B]|$)", "<n>", text, flags=re.M)
+    return re.sub(r"[ \t]+", " ", BEST_PEER_RE.sub("over <peer>", text))
 
 
 def helps(c):
@@ -205,7 +211,7 @@ def speed_structure(c, t):
     # The peers listed last and out of order: the grid's order and the "vs" columns are in the structure.
     impls = ["eigen", "deepspeed-cpu", "libtorch-fused", "libtorch-foreach", "libtorch"]
     c.run("speed-tiny", ["--threads", "1", "speed", "smoke", *[a for i in impls for a in ("--impl", i)],
-                         "--filter", "/flat_64K/", "--out", str(out), "--benchmark_min_time=0.001"], stdout_mask=speed_masked)
+                         "--filter", "/flat_64K/", "--out", str(out), "--benchmark_min_time=0.001"], stdout_mask=speed_masked, stderr_mask=speed_masked)
     c.json_file("speed.json-structure", out / "speed.json", numbers=True, peer_names=True)
 
 
