@@ -2,7 +2,6 @@
 // expectations, aggregates over seeds and batch scaling. Reporters: converge/converge_report.cpp.
 #include "converge/converge.h"
 
-#include "impls/sgd_momentum.h"
 #include "shared/context.h"
 #include "converge/converge_train.h"
 #include "shared/selection.h"
@@ -33,7 +32,8 @@ std::string fmt_g(double x, int digits = 3) {
   return fmt::format("{:.{}g}", x, digits);
 }
 
-bool runs_baseline(const std::string& name) { return name == sgd_momentum_name; }
+// A non-Adam baseline (sgd-momentum): runs only when named, and has no drift from the oracle.
+bool runs_baseline(const registry& reg, const std::string& name) { return reg.traits(name).baseline(); }
 
 // --case, --shard and the data/text overrides applied to a copy of the suite's cases.
 std::vector<converge_case> selected_cases(const converge_suite& suite, const converge_options& opt) {
@@ -52,9 +52,9 @@ std::vector<std::string> impls_of(const converge_suite& suite, const converge_ca
   std::vector<std::string> v = !opt.impls.empty() ? opt.impls : !c.impls.empty() ? c.impls : suite.impls;
   if (v.empty())  // every Adam implementation of the build; baselines only when named
     for (auto& n : reg.names())
-      if (!runs_baseline(n)) v.push_back(n);
-  // The reference runs first so the others' drift can be measured against it.
-  std::stable_partition(v.begin(), v.end(), [](const std::string& n) { return n == "reference"; });
+      if (!runs_baseline(reg, n)) v.push_back(n);
+  // The oracle (`reference`) runs first so the others' drift can be measured against it.
+  std::stable_partition(v.begin(), v.end(), [&](const std::string& n) { return reg.traits(n).oracle; });
   return v;
 }
 
@@ -234,8 +234,8 @@ converge_result compute_converge(const converge_suite& suite, const registry& re
           run_record rec{ci, B, seed, kept ? std::move(*kept) : run_one({c, B, seed, opt.threads, opt.quiet, label}, name, reg)};
           run_result& r = rec.r;
           if (opt.store && !kept && (r.verdict == "ok" || r.verdict == "diverged")) opt.store->keep(c, B, seed, r);
-          const bool is_ref = name == "reference" && (r.verdict == "ok" || r.verdict == "diverged");
-          if (!is_ref && ref && !r.curve.empty() && !runs_baseline(name)) compute_drift(r, res.runs[*ref].r);  // drift: same algorithm only
+          const bool is_ref = reg.traits(name).oracle && (r.verdict == "ok" || r.verdict == "diverged");
+          if (!is_ref && ref && !r.curve.empty() && !runs_baseline(reg, name)) compute_drift(r, res.runs[*ref].r);  // drift: same algorithm only
           check_expectations(c, label, r, res.unmet);
           if (r.verdict == "interrupted") res.stopped_at = fmt::format("{} {} step {}", label, name, r.steps_done + 1);
           if (!is_ref) r.final_params = {};

@@ -64,7 +64,8 @@ const char* to_string(lr_scaling s);
 double scaled_lr(double base, lr_scaling s, std::int64_t batch, std::int64_t base_batch);
 
 /// The configuration implementation `impl` trains with in case `c`: the case's Adam config, or for
-/// the sgd-momentum baseline lr = sgd_lr, momentum = sgd_momentum (impls/sgd_momentum.h).
+/// a non-Adam baseline (sgd-momentum) its registered baseline_config of sgd_lr, sgd_momentum and
+/// the case's weight decay.
 adam_config config_for(const converge_case& c, const std::string& impl);
 
 using stats::bootstrap_median;

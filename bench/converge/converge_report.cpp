@@ -1,6 +1,5 @@
 // Reporters of the convergence runner: they read converge_result only (converge/converge.h).
 #include "core/results.h"
-#include "impls/sgd_momentum.h"
 #include "shared/context.h"
 #include "converge/converge.h"
 #include "shared/report_util.h"
@@ -85,7 +84,7 @@ nlohmann::json run_json(const converge_result& res, const run_record& x) {
   const run_result& r = x.r;
   nlohmann::json j{{"case", c.name}, {"workload", c.workload.name}, {"workload_options", c.workload.describe()}, {"impl", r.impl},
                    {"batch_size", x.batch}, {"seed", x.seed}};
-  j["config"] = r.impl == sgd_momentum_name ? fmt::format("sgd momentum={:g} wd={:g}", c.sgd_momentum, c.config.weight_decay) : c.config.describe();
+  j["config"] = default_registry().traits(r.impl).baseline() ? fmt::format("sgd momentum={:g} wd={:g}", c.sgd_momentum, c.config.weight_decay) : c.config.describe();
   j["lr"] = r.lr;
   j["lr_scaling"] = to_string(c.scaling);
   j["schedule"] = c.schedule.describe();

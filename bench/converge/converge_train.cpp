@@ -2,7 +2,6 @@
 #include "converge/converge_train.h"
 
 #include "shared/context.h"
-#include "impls/sgd_momentum.h"
 
 #include <algorithm>
 #include <chrono>
@@ -39,7 +38,7 @@ double scaled_lr(double base, lr_scaling s, std::int64_t batch, std::int64_t bas
 }
 
 adam_config config_for(const converge_case& c, const std::string& impl) {
-  if (impl == sgd_momentum_name) return sgd_momentum_config(c.sgd_lr, c.sgd_momentum, c.config.weight_decay);
+  if (const impl_traits& t = default_registry().traits(impl); t.baseline()) return t.baseline_config(c.sgd_lr, c.sgd_momentum, c.config.weight_decay);
   return c.config;
 }
 

@@ -56,12 +56,41 @@ class optimizer {
   virtual adam_state read_state() = 0;
 };
 
-/// A registered implementation: its name, what it supports and how to make one.
+/// The role an implementation plays in speed's comparisons, so no runner has to know it by name.
+enum class speed_peer {
+  none,             ///< compared with the peers, not a peer itself
+  libtorch,         ///< the "vs libtorch" reference (registered first) and one of the LibTorch CPU peers
+  libtorch_other,   ///< another LibTorch CPU peer: the best of them is "vs best LibTorch"
+  deepspeed,        ///< DeepSpeed's CPU Adam: "vs DeepSpeed"
+};
+
+/// A non-Adam baseline's reading of a case's baseline hyper-parameters (lr, momentum, weight decay)
+/// as the adam_config its make() takes.
+using baseline_config_fn = std::function<adam_config(double lr, double momentum, double weight_decay)>;
+
+/// What runners need to know of an implementation beyond running it. Every field has a default,
+/// so a registration that gives none (name, description, supports, make) is an Adam
+/// implementation that is nobody's peer.
+struct impl_traits {
+  speed_peer peer = speed_peer::none;  ///< its place in speed's "vs ..." columns
+  /// Set only for a non-Adam baseline (sgd-momentum): converge, sweep and tune train it with this
+  /// config from the case's sgd_lr, sgd_momentum and weight decay, and never tune it.
+  baseline_config_fn baseline_config{};
+  /// The float64 oracle: converge trains it first and measures every other run's drift from it.
+  bool oracle = false;
+  /// A LibTorch CPU peer (either rank): the peers "vs best LibTorch" picks from.
+  bool libtorch_peer() const { return peer == speed_peer::libtorch || peer == speed_peer::libtorch_other; }
+  /// A non-Adam baseline (has a baseline_config).
+  bool baseline() const { return static_cast<bool>(baseline_config); }
+};
+
+/// A registered implementation: its name, what it supports, how to make one and its traits.
 struct impl_entry {
   std::string name;
   std::string description;
   std::function<support(const adam_config&, const case_features&)> supports;
   std::function<std::unique_ptr<optimizer>(const adam_config&, const impl_options&, dtype)> make;
+  impl_traits traits{};  ///< optional fifth argument of ADAMBENCH_REGISTER_IMPL
 };
 
 /// Name -> implementation. Implementations register themselves with ADAMBENCH_REGISTER_IMPL.
@@ -69,11 +98,13 @@ class registry {
  public:
   void add(impl_entry e);
   const impl_entry* find(const std::string& name) const;
+  /// The traits of `name`; the defaults (no role) for a name not registered.
+  const impl_traits& traits(const std::string& name) const;
   /// Throws input_error listing the known names when `name` is unknown.
   const impl_entry& at(const std::string& name) const;
   const std::vector<impl_entry>& all() const { return entries_; }
   std::vector<std::string> names() const;
-  /// Orders entries "reference" first, then by name.
+  /// Orders the oracle (impl_traits::oracle: `reference`) first, then the others by name.
   void sort_reference_first();
 
  private:
@@ -93,11 +124,13 @@ bool register_impl(impl_entry e);
 #define ADAMBENCH_CONCAT_(a, b) ADAMBENCH_CONCAT_INNER_(a, b)
 
 /// Registers an implementation at program start, next to its code (one per use; any scope that
-/// allows a variable). The arguments are an impl_entry's: name, description, supports, make.
+/// allows a variable). The arguments are an impl_entry's: name, description, supports, make and,
+/// optionally, its impl_traits (defaults: an Adam implementation, nobody's peer).
 ///   ADAMBENCH_REGISTER_IMPL("my-adam", "my SIMD step",
 ///       [](const adambench::adam_config&, const adambench::case_features&) { return adambench::support::yes(); },
 ///       [](const adambench::adam_config& c, const adambench::impl_options& o, adambench::dtype d) {
 ///         return std::make_unique<my_adam>(c, o, d); });
+/// A LibTorch peer under another name: append `{.peer = adambench::speed_peer::libtorch_other}`.
 #define ADAMBENCH_REGISTER_IMPL(...)                                                        \
   [[maybe_unused]] static const bool ADAMBENCH_CONCAT_(adambench_impl_registered_, __COUNTER__) = \
       ::adambench::register_impl(::adambench::impl_entry{__VA_ARGS__})

@@ -21,6 +21,12 @@ const impl_entry* registry::find(const std::string& name) const {
   return nullptr;
 }
 
+const impl_traits& registry::traits(const std::string& name) const {
+  static const impl_traits none;
+  const impl_entry* e = find(name);
+  return e ? e->traits : none;
+}
+
 namespace {
 // Edit distance with adjacent transpositions (optimal string alignment), for "did you mean".
 std::size_t edit_distance(const std::string& a, const std::string& b) {
@@ -65,7 +71,7 @@ bool register_impl(impl_entry e) {
 void registry::sort_reference_first() {
   // Static initialization follows link order; tables and "all implementations" must not.
   std::stable_sort(entries_.begin(), entries_.end(), [](const impl_entry& a, const impl_entry& b) {
-    return std::make_pair(a.name != "reference", a.name) < std::make_pair(b.name != "reference", b.name);
+    return std::make_pair(!a.traits.oracle, a.name) < std::make_pair(!b.traits.oracle, b.name);
   });
 }
 

@@ -46,6 +46,7 @@ class reference_impl final : public optimizer {
 
 ADAMBENCH_REGISTER_IMPL("reference", "the float64 scalar oracle (reference/), state kept in float64",
        [](const adam_config&, const case_features&) { return support::yes(); },
-       [](const adam_config& c, const impl_options&, dtype d) { return std::make_unique<reference_impl>(c, d); });
+       [](const adam_config& c, const impl_options&, dtype d) { return std::make_unique<reference_impl>(c, d); },
+       {.oracle = true});
 
 }  // namespace adambench

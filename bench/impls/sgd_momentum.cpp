@@ -1,15 +1,25 @@
 // `sgd-momentum`: torch.optim.SGD(lr, momentum, dampening=0, nesterov=False, weight_decay) in
 // float32, as PyTorch's for-loop implementation computes it: d = g + wd p; buf = d on the first
 // step, else buf = momentum * buf + d; p -= lr * buf. The baseline row of convergence tables and
-// the `algo = "sgd-momentum"` value of sweeps (impls/sgd_momentum.h says how a case configures it).
-#include "impls/sgd_momentum.h"
-
+// the `algo = "sgd-momentum"` value of sweeps. Its traits (baseline_config) say how a case's SGD
+// lr, momentum and weight decay reach it: runners ask the registry, never this file.
 #include "core/optimizer.h"
 
 #include <stdexcept>
 
 namespace adambench {
 namespace {
+
+// It reads its hyper-parameters from an adam_config: lr is SGD's lr, beta1 is the momentum,
+// weight_decay is SGD's (coupled, L2) weight decay; beta2, eps and algo are ignored. It runs only
+// where the caller allows non-Adam baselines (case_features::baselines_allowed: convergence runs).
+adam_config sgd_momentum_config(double lr, double momentum, double weight_decay) {
+  adam_config c;
+  c.lr = lr;
+  c.beta1 = momentum;
+  c.weight_decay = weight_decay;
+  return c;
+}
 
 class sgd_momentum final : public optimizer {
  public:
@@ -68,9 +78,10 @@ support supports(const adam_config& c, const case_features& f) {
 
 }  // namespace
 
-ADAMBENCH_REGISTER_IMPL(sgd_momentum_name, "baseline: torch.optim.SGD with momentum (lr, momentum = beta1, L2 weight_decay), float32",
+ADAMBENCH_REGISTER_IMPL("sgd-momentum", "baseline: torch.optim.SGD with momentum (lr, momentum = beta1, L2 weight_decay), float32",
                         supports, [](const adam_config& c, const impl_options&, dtype) -> std::unique_ptr<optimizer> {
                           return std::make_unique<sgd_momentum>(c);
-                        });
+                        },
+                        {.baseline_config = sgd_momentum_config});
 
 }  // namespace adambench

@@ -170,7 +170,7 @@ void speed_bench::set_counters(benchmark::State& st, int i, double secs) {
       st.counters["speedup_vs_" + counter_key(specs_[j].impl->name)] = rate / pj;
       best_peer = std::max(best_peer, pj);
     }
-  if (best_peer > 0 && !is_libtorch_peer(b.impl->name)) st.counters["speedup_vs_best_libtorch"] = rate / best_peer;
+  if (best_peer > 0 && !b.impl->traits.libtorch_peer()) st.counters["speedup_vs_best_libtorch"] = rate / best_peer;
   if (b.deepspeed >= 0 && !rates_[b.deepspeed].empty()) st.counters["speedup_vs_deepspeed"] = rate / stats::median(rates_[b.deepspeed]);
   if (extra_bytes_[i] >= 0) st.counters["extra_bytes_per_step"] = C(static_cast<double>(extra_bytes_[i]));
   st.SetLabel(fmt::format("{} params in {} tensors, {} B/param", sh.numel, sh.shapes.size(), bpp));

@@ -1,6 +1,7 @@
 // The speed runner's grid (speed/speed_grid.h). Registration order is the interleaving: for each
-// shape (outer), thread count and amsgrad flag, the probe comes first, then `libtorch`, the other
-// LibTorch peers, `deepspeed-cpu`, then the other implementations, one benchmark each.
+// shape (outer), thread count and amsgrad flag, the probe comes first, then the LibTorch reference
+// (`libtorch`), the other LibTorch peers, DeepSpeed's (`deepspeed-cpu`), then the other
+// implementations, one benchmark each. Who is which peer is the registry's (impl_traits::peer).
 #include "speed/speed_grid.h"
 
 #include "speed/probe.h"
@@ -11,22 +12,20 @@
 
 namespace adambench {
 
-bool is_libtorch_peer(const std::string& name) {
-  return name.rfind("libtorch", 0) == 0 && (name.size() < 5 || name.compare(name.size() - 5, 5, "-cuda") != 0);
-}
-
 namespace {
+
+speed_peer peer_of(const impl_entry* e) { return e->traits.peer; }
 
 std::vector<const impl_entry*> ordered_impls(const speed_suite& suite, const registry& reg, const speed_options& opt) {
   std::vector<std::string> impl_names = !opt.impls.empty() ? opt.impls : suite.impls;
   std::vector<const impl_entry*> impls;
   for (auto& n : impl_names)
     if (std::none_of(impls.begin(), impls.end(), [&](auto* e) { return e->name == n; })) impls.push_back(&reg.at(n));
-  // The LibTorch CPU peers first (`libtorch` first among them), then DeepSpeed's, so each row's
-  // speedup over them is known in-run.
-  std::stable_partition(impls.begin(), impls.end(), [](auto* e) { return is_libtorch_peer(e->name) || e->name == deepspeed_peer; });
-  std::stable_partition(impls.begin(), impls.end(), [](auto* e) { return is_libtorch_peer(e->name); });
-  std::stable_partition(impls.begin(), impls.end(), [](auto* e) { return e->name == "libtorch"; });
+  // The LibTorch CPU peers first (the LibTorch reference first among them), then DeepSpeed's, so
+  // each row's speedup over them is known in-run.
+  std::stable_partition(impls.begin(), impls.end(), [](auto* e) { return peer_of(e) != speed_peer::none; });
+  std::stable_partition(impls.begin(), impls.end(), [](auto* e) { return e->traits.libtorch_peer(); });
+  std::stable_partition(impls.begin(), impls.end(), [](auto* e) { return peer_of(e) == speed_peer::libtorch; });
   return impls;
 }
 
@@ -87,7 +86,7 @@ void add_case(speed_grid& g, const speed_suite& suite, const std::vector<const i
       b.shape = pb.shape;
       b.threads = t;
       b.probe = probe_index;
-      b.libtorch = e->name == "libtorch" ? -1 : lt;
+      b.libtorch = peer_of(e) == speed_peer::libtorch ? -1 : lt;
       b.peers = peers;
       b.deepspeed = ds;
       case_features f;
@@ -97,9 +96,9 @@ void add_case(speed_grid& g, const speed_suite& suite, const std::vector<const i
         g.skipped.push_back(fmt::format("{}: {}", b.name, s.reason));
         continue;
       }
-      if (e->name == "libtorch") lt = static_cast<int>(g.specs.size());
-      if (e->name == deepspeed_peer) ds = static_cast<int>(g.specs.size());
-      if (is_libtorch_peer(e->name)) peers.push_back(static_cast<int>(g.specs.size()));
+      if (peer_of(e) == speed_peer::libtorch) lt = static_cast<int>(g.specs.size());
+      if (peer_of(e) == speed_peer::deepspeed) ds = static_cast<int>(g.specs.size());
+      if (e->traits.libtorch_peer()) peers.push_back(static_cast<int>(g.specs.size()));
       g.specs.push_back(b);
     }
   }

@@ -18,9 +18,9 @@ struct bench_spec {
   adam_config cfg;
   int threads = 1;
   int probe = -1;               ///< index of the probe benchmark of the same shape/threads/amsgrad
-  int libtorch = -1;            ///< index of the `libtorch` benchmark of the same case
+  int libtorch = -1;            ///< index of the LibTorch reference's benchmark (speed_peer::libtorch) of the same case
   std::vector<int> peers;       ///< the LibTorch CPU peers of the same case (registered before this)
-  int deepspeed = -1;           ///< index of the `deepspeed-cpu` benchmark of the same case ("vs DeepSpeed")
+  int deepspeed = -1;           ///< index of DeepSpeed's benchmark (speed_peer::deepspeed) of the same case ("vs DeepSpeed")
   std::string impl_name() const { return impl ? impl->name : "probe"; }
 };
 
@@ -31,12 +31,6 @@ struct speed_grid {
   std::vector<bench_spec> specs;     ///< in registration order (the interleaving, speed/speed.cpp)
   std::vector<std::string> skipped;  ///< "NAME: reason" of each benchmark an implementation cannot run
 };
-
-/// The LibTorch CPU peers every other implementation is compared with ("vs best LibTorch").
-bool is_libtorch_peer(const std::string& name);
-
-/// DeepSpeed's CPU Adam, the other peer every implementation is compared with ("vs DeepSpeed").
-inline constexpr const char* deepspeed_peer = "deepspeed-cpu";
 
 /// The grid of the suite under the options. Throws input_error naming what and where (an unknown
 /// implementation or model, no thread count within --threads).

@@ -71,7 +71,7 @@ void add_ratios(std::vector<row_summary>& rows, const std::vector<bench_spec>& s
       r.vs_peers.emplace_back(specs[j].impl->name, f);
       if (best < 0 || rows[j].rate.median > rows[best].rate.median) best = j;
     }
-    if (best >= 0 && !is_libtorch_peer(b.impl->name)) {
+    if (best >= 0 && !b.impl->traits.libtorch_peer()) {
       r.best_peer = specs[best].impl->name;
       r.vs_best = against(rows, r, best);
     }

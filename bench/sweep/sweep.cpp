@@ -2,7 +2,6 @@
 // runner), summaries over seeds and claim verdicts. Reporters: sweep/sweep_report.cpp.
 #include "sweep/sweep.h"
 
-#include "impls/sgd_momentum.h"
 #include "shared/context.h"
 #include "converge/converge_fields.h"
 #include "shared/selection.h"
@@ -26,8 +25,11 @@ bool same_value(const factor_value& x, const factor_value& y) {
   return x.v == y.v;
 }
 
+// A non-Adam baseline (registered with a baseline_config) is an `algo` value of its own.
+bool is_baseline(const std::string& name) { return default_registry().traits(name).baseline(); }
+
 std::string algo_name(const converge_case& c, const std::vector<std::string>& impls) {
-  return impls.size() == 1 && impls[0] == sgd_momentum_name ? sgd_momentum_name : to_string(c.config.kind);
+  return impls.size() == 1 && is_baseline(impls[0]) ? impls[0] : to_string(c.config.kind);
 }
 
 // The value factor `key` has in case `c` (the base value of a one-factor sweep).
@@ -57,7 +59,8 @@ factor_value current_value(const converge_case& c, const std::vector<std::string
 }
 
 
-// Sets factor `key` to `v` in a point's case (and its implementations for algo = sgd-momentum).
+// Sets factor `key` to `v` in a point's case (and its implementations for algo = a baseline's name,
+// e.g. sgd-momentum).
 void set_factor(converge_case& c, std::vector<std::string>& impls, const std::string& key, const factor_value& v) {
   auto num = [&] {
     if (auto* x = std::get_if<double>(&v.v)) return *x;
@@ -70,7 +73,7 @@ void set_factor(converge_case& c, std::vector<std::string>& impls, const std::st
     auto* x = std::get_if<std::int64_t>(&v.v);
     if (!x || *x < 1) throw input_error("batch_size: expected an integer >= 1");
     c.batch_sizes = {*x};
-  } else if (key == "algo" && v.label == sgd_momentum_name) impls = {sgd_momentum_name};
+  } else if (key == "algo" && is_baseline(v.label)) impls = {v.label};
   else {
     std::visit([&](const auto& x) { apply_converge_field(c, key, toml::value<std::decay_t<decltype(x)>>(x)); }, v.v);
   }

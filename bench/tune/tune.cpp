@@ -4,7 +4,6 @@
 
 #include "core/results.h"
 #include "core/suite.h"
-#include "impls/sgd_momentum.h"
 #include "shared/context.h"
 #include "converge/converge_fields.h"
 
@@ -200,7 +199,7 @@ std::vector<std::size_t> summaries_of(const sweep_result& all, std::size_t si, c
   std::vector<std::size_t> out;
   for (std::size_t i = 0; i < all.summaries.size(); ++i) {
     const auto& s = all.summaries[i];
-    if (all.points[s.point].study == si && s.seeds > 0 && (s.impl == impl || s.impl == sgd_momentum_name)) out.push_back(i);
+    if (all.points[s.point].study == si && s.seeds > 0 && (s.impl == impl || default_registry().traits(s.impl).baseline())) out.push_back(i);
   }
   return out;
 }
@@ -443,7 +442,9 @@ void recommend(const tune_plan& plan, tune_result& r, std::size_t complete_studi
 void complete_settings(sweep_result& all) {
   for (auto& p : all.points) {
     auto has = [&](const std::string& k) { return std::any_of(p.settings.begin(), p.settings.end(), [&](auto& kv) { return kv.first == k; }); };
-    const bool sgd = p.c.impls.size() == 1 && p.c.impls[0] == sgd_momentum_name;
+    // A baseline's points (sgd-momentum) name it as their algo, as the sweep's algo factor does.
+    const bool baseline = p.c.impls.size() == 1 && default_registry().traits(p.c.impls[0]).baseline();
+    const std::string algo = baseline ? p.c.impls[0] : to_string(p.c.config.kind);
     auto add = [&](const std::string& k, factor_value v) {
       if (!has(k)) p.settings.emplace_back(k, std::move(v));
     };
@@ -452,7 +453,7 @@ void complete_settings(sweep_result& all) {
     add("beta2", {p.c.config.beta2, fmt::format("{:g}", p.c.config.beta2)});
     add("eps", {p.c.config.eps, fmt::format("{:g}", p.c.config.eps)});
     add("weight_decay", {p.c.config.weight_decay, fmt::format("{:g}", p.c.config.weight_decay)});
-    add("algo", {std::string(sgd ? sgd_momentum_name : to_string(p.c.config.kind)), sgd ? sgd_momentum_name : to_string(p.c.config.kind)});
+    add("algo", {algo, algo});
     add("schedule", {std::string(to_string(p.c.schedule.kind)), to_string(p.c.schedule.kind)});
     add("batch_size", {p.c.batch_sizes[0], fmt::format("{}", p.c.batch_sizes[0])});
   }
@@ -538,7 +539,7 @@ prepared prepare_fresh(const tune_request& req, const registry& reg) {
   s.impls = req.impls.empty() ? p.plan.impls : req.impls;
   for (auto& n : s.impls) {
     reg.at(n);
-    if (n == sgd_momentum_name) throw input_error("--impl sgd-momentum: the SGD baseline is a stage of the plan, not an implementation to tune");
+    if (reg.traits(n).baseline()) throw input_error(fmt::format("--impl {}: the SGD baseline is a stage of the plan, not an implementation to tune", n));
   }
   s.seeds = p.plan.seeds;
   if (req.seeds) {

@@ -9,11 +9,11 @@ What is recorded (one file per invocation or result file):
   every --help (the top level, each subcommand, nested ones: found from the help itself), list,
   --version minus the commit; agree ci (stdout, agree.json); converge smoke (stdout, converge.json,
   curves minus wall_s); sweep tuning-smoke (stdout, sweep.json, curves); a tiny speed run's JSON
-  structure (keys and benchmark names, no figures); with --tune DIR, a small tune on the fixture in
+  structure (keys and benchmark names, no figures: Eigen against the LibTorch and DeepSpeed peers); with --tune DIR, a small tune on the fixture in
   DIR (made there by tests/e2e/tune_fixture.py when missing, then reused: needs python3-torch); with --count-bin, a one-row count in the counting build; and bad-input
   invocations of every subcommand (exit code and stderr).
 Masked: timestamps, the commit, the host name, temporary paths, wall-clock durations, and in
-speed results every figure. Runs use --threads 2 (agree) and 1 (the rest), as the baselines do.
+speed results every figure and which LibTorch peer was fastest. Runs use --threads 2 (agree) and 1 (the rest), as the baselines do.
 """
 import csv
 import io
@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 HOST = socket.gethostname()
 # Keys whose values change from run to run of the same build (durations, clocks, commit, host).
-NOISY_KEYS = {"created", "git_commit", "hostname", "wall_s", "date", "host_name", "executable", "load_avg",
+NOISY_KEYS = {"created", "git_commit", "adambench.build.git_commit", "hostname", "wall_s", "date", "host_name", "executable", "load_avg",
               "started", "finished", "elapsed_s", "duration_s", "seconds", "run_wall_s", "mhz_per_cpu",
               "memory_kib", "optimizer_share", "samples_per_s", "budget_s", "estimate_s", "eval_s", "load_s",
               "step_s", "wall_to_target_s", "eval_seconds", "optimizer_seconds", "train_seconds"}
@@ -50,29 +50,32 @@ class capture:
         text = text.replace(str(self.tmp), "<TMP>").replace(self.bin, "<ADAMBENCH>").replace(str(ROOT), "<ROOT>")
         if self.tune_dir: text = text.replace(str(self.tune_dir), "<TUNEFX>")
         text = TIME_RE.sub("<TIME>", text)
-        text = DURATION_RE.sub("<dur>", text)
+        # The padding before a duration varies with its width: one space kept, or none.
+        text = re.sub(r"( *)" + DURATION_RE.pattern, lambda m: (" " if m.group(1) else "") + "<dur>", text)
         return text.replace(HOST, "<HOST>")
 
     def write(self, name, text):
         self.n += 1
         (self.out / f"{self.n:03d}-{name}").write_text(text)
 
-    def run(self, name, args, stdout_mask=None, env=None, cwd=None):
+    def run(self, name, args, stdout_mask=None, env=None, cwd=None, stderr_mask=None):
         """Runs adambench ARGS; records the command, exit code, stdout and stderr (masked)."""
         p = subprocess.run([self.bin] + args, capture_output=True, text=True, env=env, cwd=cwd, timeout=900)
         out = self.mask(p.stdout)
         if stdout_mask: out = stdout_mask(out)
         err = self.mask(p.stderr)
+        if stderr_mask: err = stderr_mask(err)
         cmd = self.mask(" ".join(["adambench"] + args))
         self.write(name + ".txt", f"$ {cmd}\nexit {p.returncode}\n--- stdout\n{out}--- stderr\n{err}")
         return p
 
-    def json_file(self, name, path, numbers=False):
-        """A result file, keys sorted, noisy keys masked (numbers=True: every figure too)."""
+    def json_file(self, name, path, numbers=False, peer_names=False):
+        """A result file, keys sorted, noisy keys masked (numbers=True: every figure too;
+        peer_names=True: the fastest LibTorch peer's name, a figure of speed results)."""
         if not Path(path).exists():
             self.write(name, f"missing: {self.mask(str(path))}\n")
             return
-        data = mask_json(json.loads(Path(path).read_text()), numbers)
+        data = mask_json(json.loads(Path(path).read_text()), numbers, peer_names)
         self.write(name, self.mask(json.dumps(data, indent=1, sort_keys=True)) + "\n")
 
     def curves(self, name, folder, drop=("wall_s",)):
@@ -86,11 +89,12 @@ class capture:
         self.write(name, "".join(parts) or "no curves\n")
 
 
-def mask_json(v, numbers):
+def mask_json(v, numbers, peer_names=False):
     if isinstance(v, dict):
-        return {k: ("<masked>" if k in NOISY_KEYS else mask_json(x, numbers)) for k, x in v.items()}
+        return {k: ("<masked>" if k in NOISY_KEYS or (peer_names and k == "best_libtorch" and x is not None)
+                    else mask_json(x, numbers, peer_names)) for k, x in v.items()}
     if isinstance(v, list):
-        return [mask_json(x, numbers) for x in v]
+        return [mask_json(x, numbers, peer_names) for x in v]
     if numbers and isinstance(v, (int, float)) and not isinstance(v, bool):
         return "<n>"
     return v
@@ -119,6 +123,20 @@ def converge_table_masked(text):
 
 def figures_masked(text):
     return re.sub(r"\d+(\.\d+)?(e[-+]?\d+)?", "<n>", text)
+
+
+# Which LibTorch peer is fastest is a figure too (libtorch and libtorch-foreach are within noise):
+# kept is that a peer is named, and where.
+BEST_PEER_RE = re.compile(r"over libtorch(-foreach|-fused)?\b")
+
+
+def speed_masked(text):
+    """Figures (with Google Benchmark's unit prefixes), the load, the commit and the fastest peer's
+    name masked; columns (sized by the figures) re-joined."""
+    text = re.sub(r"^Load Average:.*$", "Load Average: <masked>", text, flags=re.M)
+    text = figures_masked(re.sub(r"\b[0-9a-f]{40}(-dirty)?", "<C>", text))
+    text = re.sub(r"<n>[kMGTmun]?(?=[ /%B]|$)", "<n>", text, flags=re.M)
+    return re.sub(r"[ \t]+", " ", BEST_PEER_RE.sub("over <peer>", text))
 
 
 def helps(c):
@@ -190,9 +208,11 @@ def bad_inputs(c, t):
 
 def speed_structure(c, t):
     out = t / "speed"
-    c.run("speed-tiny", ["--threads", "1", "speed", "smoke", "--filter", "^eigen/adam/flat_4K", "--out", str(out),
-                         "--benchmark_min_time=0.001"], stdout_mask=figures_masked)
-    c.json_file("speed.json-structure", out / "speed.json", numbers=True)
+    # The peers listed last and out of order: the grid's order and the "vs" columns are in the structure.
+    impls = ["eigen", "deepspeed-cpu", "libtorch-fused", "libtorch-foreach", "libtorch"]
+    c.run("speed-tiny", ["--threads", "1", "speed", "smoke", *[a for i in impls for a in ("--impl", i)],
+                         "--filter", "/flat_64K/", "--out", str(out), "--benchmark_min_time=0.001"], stdout_mask=speed_masked, stderr_mask=speed_masked)
+    c.json_file("speed.json-structure", out / "speed.json", numbers=True, peer_names=True)
 
 
 def tune_fixture(c, t, fx):

@@ -161,3 +161,31 @@ TEST_CASE("step scalars are torch.optim's float64 values, bit for bit") {
   CHECK(f.step_size == s3.step_size);
   CHECK(f.bc2_sqrt == s3.bc2_sqrt);
 }
+
+TEST_CASE("the shipped registrations carry the traits the runners read in place of names") {
+  const registry& r = default_registry();
+  CHECK(r.traits("libtorch").peer == speed_peer::libtorch);
+  CHECK(r.traits("libtorch-foreach").peer == speed_peer::libtorch_other);
+  CHECK(r.traits("libtorch-fused").peer == speed_peer::libtorch_other);
+  CHECK(r.traits("deepspeed-cpu").peer == speed_peer::deepspeed);
+  CHECK(r.traits("reference").oracle);
+  CHECK(r.all().front().name == "reference");  // the oracle sorts first
+  int peers = 0, baselines = 0, oracles = 0;
+  for (const impl_entry& e : r.all()) {
+    peers += e.traits.peer == speed_peer::libtorch;
+    baselines += e.traits.baseline();
+    oracles += e.traits.oracle;
+    // GPU LibTorch rows are not CPU peers: speed compares CPU implementations with CPU LibTorch.
+    if (e.name.ends_with("-cuda")) CHECK(e.traits.peer == speed_peer::none);
+  }
+  CHECK(peers == 1);
+  CHECK(oracles == 1);
+  CHECK(baselines == 1);
+  const impl_traits& sgd = r.traits("sgd-momentum");
+  REQUIRE(sgd.baseline());
+  const adam_config c = sgd.baseline_config(0.05, 0.8, 0.01);  // lr, momentum, L2 weight decay
+  CHECK(c.lr == 0.05);
+  CHECK(c.beta1 == 0.8);
+  CHECK(c.weight_decay == 0.01);
+  CHECK(r.traits("no-such-impl").peer == speed_peer::none);  // unknown names: no role
+}

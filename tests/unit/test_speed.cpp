@@ -6,6 +6,8 @@
 #include "speed/alloc_hook.h"
 #include "speed/probe.h"
 #include "speed/speed.h"
+#include "speed/speed_grid.h"
+#include "speed/speed_summary.h"
 
 #include <catch2/catch.hpp>
 #include <cstdlib>
@@ -323,4 +325,59 @@ TEST_CASE("speed: the allocation hook sees a known allocation, and none in an Ei
   alloc_hook::arm();
   lt->step();
   CHECK(alloc_hook::disarm() >= 100000 * 4);
+}
+
+namespace {
+// A registry entry that supports everything and is never made (the grid only asks supports).
+impl_entry entry(const char* name, speed_peer peer) {
+  return {name, "test", [](const adam_config&, const case_features&) { return support::yes(); },
+          [](const adam_config&, const impl_options&, dtype) -> std::unique_ptr<optimizer> { return nullptr; }, {.peer = peer}};
+}
+
+benchmark::BenchmarkReporter::Run run_at(const std::string& name, double params_per_s) {
+  benchmark::BenchmarkReporter::Run r;
+  r.run_name.function_name = name;
+  r.run_type = benchmark::BenchmarkReporter::Run::RT_Iteration;
+  r.iterations = 1;
+  r.real_accumulated_time = 1e-3;
+  r.time_unit = benchmark::kMicrosecond;
+  r.counters["params_per_second"] = benchmark::Counter(params_per_s);
+  return r;
+}
+}  // namespace
+
+TEST_CASE("speed: the peers are the registry's traits, not names") {
+  // "libtorch" here is nobody's peer and the fastest; the LibTorch reference and DeepSpeed's peer
+  // go by other names. Names decide nothing: the registrations' traits do.
+  registry reg;
+  reg.add(entry("mine", speed_peer::none));
+  reg.add(entry("libtorch", speed_peer::none));
+  reg.add(entry("other-torch", speed_peer::libtorch_other));
+  reg.add(entry("my-ds", speed_peer::deepspeed));
+  reg.add(entry("my-torch", speed_peer::libtorch));
+  speed_suite suite;
+  suite.source = "embedded:test";
+  suite.impls = {"mine", "libtorch", "other-torch", "my-ds", "my-torch"};
+  suite.flat_log2 = {10};
+  const speed_grid g = build_speed_grid(suite, reg, speed_options{});
+  std::vector<std::string> order;
+  for (auto& b : g.specs) order.push_back(b.impl_name());
+  CHECK(order == std::vector<std::string>{"probe", "my-torch", "other-torch", "my-ds", "mine", "libtorch"});
+  const bench_spec& mine = g.specs[4];
+  REQUIRE(mine.libtorch >= 0);
+  CHECK(g.specs[mine.libtorch].impl_name() == "my-torch");
+  REQUIRE(mine.deepspeed >= 0);
+  CHECK(g.specs[mine.deepspeed].impl_name() == "my-ds");
+  CHECK(mine.peers == std::vector<int>{1, 2});
+  CHECK(g.specs[1].libtorch == -1);  // the reference is not compared with itself
+
+  const std::vector<double> rate{1e12, 100, 200, 50, 400, 1000};  // grid order
+  std::vector<benchmark::BenchmarkReporter::Run> runs;
+  for (std::size_t i = 0; i < g.specs.size(); ++i) runs.push_back(run_at(g.specs[i].name, rate[i]));
+  const speed_summary s = summarise(g, std::vector<std::int64_t>(g.specs.size(), -1), runs);
+  CHECK(s.rows[4].best_peer == "other-torch");  // "vs best LibTorch": the faster of the two peers
+  CHECK(s.rows[4].vs_best.median == Approx(2.0));
+  CHECK(s.rows[4].vs_deepspeed.median == Approx(8.0));
+  CHECK(s.rows[5].best_peer == "other-torch");  // "libtorch" registered as no peer is compared like any other
+  CHECK(s.rows[2].best_peer.empty());           // a peer gets no "vs best LibTorch" of its own
 }

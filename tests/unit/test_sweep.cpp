@@ -2,7 +2,6 @@
 // the sgd-momentum baseline, and reproducibility (same seed, identical curves) through compute_sweep.
 #include "core/adam_config.h"
 #include "core/suite.h"
-#include "impls/sgd_momentum.h"
 #include "sweep/sweep.h"
 
 #include <catch2/catch.hpp>
@@ -86,14 +85,15 @@ TEST_CASE("sweep: the verdict rule on planted effects", "[sweep]") {
 }
 
 TEST_CASE("sweep: sgd-momentum is torch.optim.SGD and runs only where baselines are allowed", "[sweep][sgd]") {
-  const impl_entry& e = default_registry().at(sgd_momentum_name);
+  const impl_entry& e = default_registry().at("sgd-momentum");
   case_features f;
   CHECK(!e.supports(adam_config{}, f).ok);  // never in agreement runs against Adam's reference
   f.baselines_allowed = true;
   CHECK(e.supports(adam_config{}, f).ok);
   std::vector<float> p{1.0f, -2.0f}, g{0.5f, 1.0f};
   std::vector<tensor_view> pv{{p.data(), {2}}}, gv{{g.data(), {2}}};
-  auto opt = e.make(sgd_momentum_config(0.1, 0.9, 0.01), impl_options{}, dtype::float32);
+  REQUIRE(e.traits.baseline());  // lr, momentum and weight decay reach it through its registered mapping
+  auto opt = e.make(e.traits.baseline_config(0.1, 0.9, 0.01), impl_options{}, dtype::float32);
   opt->bind(pv, gv);
   opt->step();  // buf = g + wd p = 0.51, 0.98; p -= 0.1 buf
   CHECK(p[0] == Approx(1.0f - 0.1f * 0.51f));

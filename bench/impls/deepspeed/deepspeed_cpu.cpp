@@ -104,6 +104,6 @@ std::unique_ptr<optimizer> make(const adam_config&, const impl_options&, dtype) 
 
 }  // namespace
 
-ADAMBENCH_REGISTER_IMPL("deepspeed-cpu", description(), supports, make);
+ADAMBENCH_REGISTER_IMPL("deepspeed-cpu", description(), supports, make, {.peer = speed_peer::deepspeed});
 
 }  // namespace adambench

@@ -148,7 +148,8 @@ ADAMBENCH_REGISTER_IMPL("libtorch", fmt::format("torch::optim::Adam/AdamW of Lib
          if (c.kind == algo::adam)
            return std::make_unique<torch_optim<torch::optim::Adam, torch::optim::AdamOptions, torch::optim::AdamParamState>>(c, d);
          return std::make_unique<torch_optim<torch::optim::AdamW, torch::optim::AdamWOptions, torch::optim::AdamWParamState>>(c, d);
-       });
+       },
+       {.peer = speed_peer::libtorch});
 // The same on the GPU (device copies; grads copied in and params out inside step()).
 ADAMBENCH_REGISTER_IMPL("libtorch-cuda", fmt::format("torch::optim::Adam/AdamW of LibTorch {} on CUDA tensors", TORCH_VERSION),
        [](const adam_config& c, const case_features& f) {

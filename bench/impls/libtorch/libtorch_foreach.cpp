@@ -82,7 +82,8 @@ ADAMBENCH_REGISTER_IMPL("libtorch-foreach", "torch.optim's multi-tensor Adam thr
     [](const adam_config& c, const impl_options& o, dtype d) -> std::unique_ptr<optimizer> {
       at::set_num_threads(std::max(1, o.threads));
       return std::make_unique<foreach_adam>(c, d);
-    });
+    },
+    {.peer = speed_peer::libtorch_other});
 // The same on the GPU (torch.optim's default path on CUDA; device copies, grads copied in and
 // params out inside step()).
 ADAMBENCH_REGISTER_IMPL("libtorch-foreach-cuda", "torch.optim's multi-tensor Adam through ATen _foreach_* ops on CUDA tensors",

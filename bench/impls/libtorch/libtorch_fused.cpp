@@ -142,7 +142,8 @@ ADAMBENCH_REGISTER_IMPL("libtorch-fused", "at::_fused_adam_/_fused_adamw_ (one f
        [](const adam_config& c, const impl_options& o, dtype d) -> std::unique_ptr<optimizer> {
          at::set_num_threads(std::max(1, o.threads));
          return std::make_unique<fused_adam>(c, d);
-       });
+       },
+       {.peer = speed_peer::libtorch_other});
 // The same on the GPU, where every LibTorch with CUDA has the kernel (device copies; grads
 // copied in and params out inside step()).
 ADAMBENCH_REGISTER_IMPL("libtorch-fused-cuda", "at::_fused_adam_/_fused_adamw_ on CUDA tensors",
