@@ -21,6 +21,7 @@
 #include <csignal>
 #include <fcntl.h>
 #include <cstring>
+#include <cstdio>
 #include <cstdlib>
 #include <fmt/format.h>
 #include <fstream>
@@ -157,12 +158,26 @@ std::vector<std::string> worker_env() {
 }
 
 /// Waits for the child; a SIGINT or SIGTERM this process receives is passed on to it once.
-int wait_child(pid_t pid) {
+/// With `relay_fd` >= 0 (the read end of the child's stdout pipe), what the child prints is read as
+/// it comes and copied to this process's stdout when `show` (else dropped).
+int wait_child(pid_t pid, int relay_fd = -1, bool show = false) {
   bool forwarded = false;
+  auto relay = [&] {
+    char buf[4096];
+    for (ssize_t n; relay_fd >= 0 && (n = ::read(relay_fd, buf, sizeof buf)) > 0;)
+      if (show) {
+        std::fwrite(buf, 1, static_cast<std::size_t>(n), stdout);
+        std::fflush(stdout);
+      }
+  };
   for (;;) {
     int st = 0;
+    relay();
     const pid_t r = ::waitpid(pid, &st, WNOHANG);
-    if (r == pid) return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    if (r == pid) {
+      relay();
+      return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    }
     if (r < 0 && errno != EINTR) throw io_error("count: lost the counting process (waitpid failed)");
     if (interrupted.load() && !forwarded) {
       ::kill(pid, SIGINT);
@@ -386,13 +401,28 @@ int run_worker(const std::string& valgrind, const count_options& opt, scratch& w
   std::vector<std::string> args = {valgrind};
   for (auto& o : callgrind_options(cg_out, log)) args.push_back(o);
   for (auto& a : {exe.string(), std::string("count-worker"), request.string()}) args.push_back(a);
-  // The worker always prints its progress (stdio's buffer then sits at the same place in its heap);
-  // --quiet sends it to /dev/null.
-  const int null_fd = opt.quiet ? ::open("/dev/null", O_WRONLY) : -1;
-  // In "/": the working folder moved LibTorch's flat 2^20 counts by up to 4% (DRAM bytes) between a
-  // run from the checkout and one from build-count/ (something in the process keeps a path of it).
-  const int rc = wait_child(spawn(args, worker_env(), null_fd, "/"));
-  if (null_fd >= 0) ::close(null_fd);
+  // The worker runs in "/" (the working folder moved LibTorch's flat 2^20 counts by up to 4%), and
+  // its stdout is always a pipe, relayed here unless --quiet: a file behind it instead of a pipe or
+  // /dev/null moved 2-4 D1 misses on the fixture suite. It always prints its progress.
+  int fd[2];
+  if (::pipe2(fd, O_CLOEXEC) != 0) throw io_error("count: pipe failed");
+  ::fcntl(fd[0], F_SETFL, O_NONBLOCK);
+  pid_t pid = -1;
+  try {
+    pid = spawn(args, worker_env(), fd[1], "/");
+  } catch (...) {
+    ::close(fd[0]), ::close(fd[1]);
+    throw;
+  }
+  ::close(fd[1]);
+  int rc = 0;
+  try {
+    rc = wait_child(pid, fd[0], !opt.quiet);
+  } catch (...) {
+    ::close(fd[0]);
+    throw;
+  }
+  ::close(fd[0]);
   if (rc == 0 || rc == 130) return rc;
   fs::path kept = log;
   if (opt.out) {
@@ -473,6 +503,10 @@ count_options read_request(const fs::path& request) {
 
 int run_count_worker(const registry& reg, const fs::path& request) {
   if (!RUNNING_ON_VALGRIND) throw io_error("count-worker: not under Valgrind (run `adambench count`, which starts it)");
+  // stdout (a pipe to `count`, run_worker) line-buffered, so the progress lines arrive as they are
+  // printed, and in static storage, so no buffer of the pipe's size sits in the counted heap.
+  static char stdout_buffer[4096];
+  std::setvbuf(stdout, stdout_buffer, _IOLBF, sizeof stdout_buffer);
   const count_options opt = read_request(request);
   const json req = json::parse(read_text(request));
   // Model files are found from the caller's folder and the suite's, as `speed` finds them; then back
