@@ -61,7 +61,7 @@ else
   pr_speed=smoke  full=full  speed_args=()
   # LibTorch's many_small row is left out of the counted slice: 10,000 tensors through its dispatcher
   # take over a minute of simulation per row, more than the rest of the slice (docs/speed.md).
-  pr_count=ci  count_args=(--filter '^(probe|eigen)/|^libtorch/[a-z+]*/(flat_|resnet50)')
+  pr_count=ci  count_args=(--filter '^(probe|eigen)/|^libtorch/[a-z+]*/(flat_64K|flat_32M|resnet50)/')
   agree_base=agree-ci.json  converge_base=converge-smoke-analytic.json  count_base=count-ci.json
 fi
 

@@ -11,7 +11,7 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 "$build/adambench" --threads 2 agree ci --quiet --out "$tmp/agree"
 "$build/adambench" --threads 1 converge smoke --case quadratic --case logreg --case rosenbrock --case diverge --quiet --out "$tmp/conv"
 # keep in step with ci-gate.sh's pr_count and count_args
-"$count_bin" count ci --filter '^(probe|eigen)/|^libtorch/[a-z+]*/(flat_|resnet50)' --quiet --out "$tmp/count"
+"$count_bin" count ci --filter '^(probe|eigen)/|^libtorch/[a-z+]*/(flat_64K|flat_32M|resnet50)/' --quiet --out "$tmp/count"
 cp "$tmp/agree/agree.json" reports/baselines/agree-ci.json
 cp "$tmp/conv/converge.json" reports/baselines/converge-smoke-analytic.json
 cp "$tmp/count/count.json" reports/baselines/count-ci.json
