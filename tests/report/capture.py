@@ -25,6 +25,9 @@ import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from two_thread_speed import two_thread_speed  # noqa: E402  (the same input e2e.report draws)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 REPORT = os.path.join(ROOT, "scripts", "report.py")
@@ -64,28 +67,6 @@ def agree_doc(results=None):
          "first_mismatch": "after 1 steps: m[0][3] = 1 where the reference has 2", "checks": [
              {"step": 1, "params": errs(1e6, 5e4, 3), "tolerance_u": 8.0, "ok": False}]},
     ]}
-
-
-def two_thread_speed(src, dst):
-    """The speed fixture as a run at 1 and 2 threads on a machine with a 32 MiB last-level cache (as e2e.report)."""
-    d = load(src)
-    two = []
-    for b in d["benchmarks"]:
-        b2 = copy.deepcopy(b)
-        for k in ("name", "run_name"):
-            b2[k] = b2[k].replace("/threads:1/", "/threads:2/")
-        b2["threads"] = 2
-        f = 0.5 if b["name"].startswith("probe/") else 0.7
-        if b2.get("aggregate_name") != "cv":
-            for k in ("real_time", "cpu_time"):
-                b2[k] *= f
-            for k in ("params_per_second", "bytes_per_second"):
-                if k in b2:
-                    b2[k] /= f
-        two.append(b2)
-    d["benchmarks"] += two
-    d["context"].update({"adambench.thread_counts": "1,2", "adambench.last_level_cache_bytes": 32 << 20})
-    dump(dst, d)
 
 
 def speed_history(src, out, n, seed, step_at=None):

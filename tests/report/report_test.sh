@@ -21,31 +21,9 @@ CHROME=$(command -v chromium || command -v chromium-browser || true)
 # Inputs: a real agreement run and the stored fixtures.
 mkdir -p "$tmp/in"
 check "agree smoke run for the report" 0 -- "$CLI" agree smoke --quiet --out "$tmp/in/agree"
-# The speed fixture as a run at 1 and 2 threads (its rows copied as 2-thread rows: the probe at half
-# the time, the implementations at 0.7x, so 0.71x the fraction of the limit) on a machine with a
-# 32 MiB last-level cache: twice the series, whose legend sat on the "fill the last-level cache"
-# note when it was drawn inside the panel.
-$PY - "$FIX/speed.json" "$tmp/in/speed.json" <<'PY'
-import copy, json, sys
-d = json.load(open(sys.argv[1]))
-two = []
-for b in d["benchmarks"]:
-    b2 = copy.deepcopy(b)
-    for k in ("name", "run_name"):
-        b2[k] = b2[k].replace("/threads:1/", "/threads:2/")
-    b2["threads"] = 2
-    f = 0.5 if b["name"].startswith("probe/") else 0.7
-    if b2.get("aggregate_name") != "cv":
-        for k in ("real_time", "cpu_time"):
-            b2[k] *= f
-        for k in ("params_per_second", "bytes_per_second"):
-            if k in b2:
-                b2[k] /= f
-    two.append(b2)
-d["benchmarks"] += two
-d["context"].update({"adambench.thread_counts": "1,2", "adambench.last_level_cache_bytes": 32 << 20})
-json.dump(d, open(sys.argv[2], "w"))
-PY
+# The speed fixture as a run at 1 and 2 threads on a machine with a 32 MiB last-level cache
+# (two_thread_speed.py says how and why).
+$PY "$(dirname "$0")/two_thread_speed.py" "$FIX/speed.json" "$tmp/in/speed.json"
 cp -r "$FIX/converge" "$tmp/in/converge"
 
 ALL="loss-curves steps-to-target speed-size speed-models agree-error"
