@@ -16,7 +16,7 @@
 # Needs: nvcc (PATH or /usr/local/cuda), CMake >= 3.22, ninja, a LibTorch with CUDA:
 # $ADAMBENCH_TORCH_DIR (its CMake prefix), else the Python-installed PyTorch's
 # (python3 -c 'import torch; print(torch.utils.cmake_prefix_path)'); header-only fmt, nlohmann-json,
-# toml++ from the system or .gpu-deps/include. Builds into build-gpu/ ($ADAMBENCH_GPU_BUILD).
+# toml++, CLI11 from the system or .gpu-deps/include. Builds into build-gpu/ ($ADAMBENCH_GPU_BUILD).
 # Budget: about 2-3 minutes to build on 16 cores, under a minute each for agreement and benchmark.
 set -euo pipefail
 out=${1:?usage: scripts/gpu-check.sh OUTDIR}
@@ -49,7 +49,7 @@ log "LibTorch CMake prefix: $torch"
 # Header-only dependencies: the carried copies first, then the system's.
 deps=""
 [ -d .gpu-deps/include ] && deps=$PWD/.gpu-deps/include
-for h in fmt/format.h nlohmann/json.hpp toml++/toml.h; do
+for h in fmt/format.h nlohmann/json.hpp toml++/toml.h CLI/CLI.hpp; do
   if [ -n "$deps" ] && [ -f "$deps/$h" ]; then continue; fi
   [ -f "/usr/include/$h" ] || [ -f "/usr/local/include/$h" ] || {
     log "FAIL: $h not found: run scripts/vendor-headers.sh where the Debian packages are, and carry .gpu-deps/"; exit 1; }
@@ -61,7 +61,7 @@ export TORCH_CUDA_ARCH_LIST=${TORCH_CUDA_ARCH_LIST:-9.0}
 build=${ADAMBENCH_GPU_BUILD:-build-gpu}
 jobs=$(nproc)
 log "configure + build ($jobs jobs) into $build"
-if ! cmake -S bench/impls/cuda/gpu_check -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+if ! cmake -S cmake/gpu_check -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
      -DCMAKE_CUDA_COMPILER="$nvcc" -DCMAKE_PREFIX_PATH="$torch" -DADAMBENCH_DEPS_INCLUDE="$deps" \
      -DTORCH_CUDA_ARCH_LIST="$TORCH_CUDA_ARCH_LIST" ${ADAMBENCH_CMAKE_ARGS:-} >"$out/configure.log" 2>&1; then
   tail -40 "$out/configure.log"; log "FAIL: configure (configure.log)"; exit 1

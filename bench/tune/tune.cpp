@@ -561,6 +561,9 @@ prepared prepare_fresh(const tune_request& req, const registry& reg) {
                 : std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(base.epochs * static_cast<double>(p.in.n_train) / static_cast<double>(s.batch))));
   for (auto& st : p.plan.stages) s.stages.push_back(st.name);
   if (req.budget_min) s = fit_budget(p.plan, s, p.in, p.timing, *req.budget_min * 60);
+  // --out writable before hours of runs, as every runner checks it; after every check of the input,
+  // so bad input leaves no folder behind.
+  check_out_dir(p.dir);
   return p;
 }
 

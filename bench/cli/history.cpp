@@ -1,5 +1,5 @@
-#include "history/history_cli.h"
-
+// `adambench history`: results kept across commits in SQLite, add / show / check (docs/history.md).
+#include "cli/command.h"
 #include "core/adam_config.h"
 #include "core/stats.h"
 #include "gate/compare.h"
@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 namespace adambench {
+namespace {
 
 using namespace history;
 
@@ -22,9 +23,8 @@ struct history_cli {
   detect_options det;
 };
 
-std::shared_ptr<history_cli> add_history_commands(CLI::App& app) {
-  auto h = std::make_shared<history_cli>();
-  h->history = app.add_subcommand("history", "results kept across commits in SQLite: add, show trends, check for regressions");
+void add_history_options(CLI::App& cmd, history_cli* h) {
+  h->history = &cmd;
   h->history->require_subcommand(1);
   h->add = h->history->add_subcommand("add", "store agree, speed, converge or sweep results (all files or none; a run already stored is skipped)");
   h->add->add_option("results", h->inputs, "result files (agree.json, speed.json, converge.json, sweep.json, merged shards) or folders of them")->required();
@@ -40,10 +40,7 @@ std::shared_ptr<history_cli> add_history_commands(CLI::App& app) {
   h->check->add_option("--window", h->det.window, "runs on each side of a candidate step (default 8)")->check(CLI::Range(2, 100));
   h->check->add_option("--alpha", h->det.alpha, "level of the U test at each candidate step (default 0.001)")->check(CLI::Range(0.0, 0.5));
   h->check->add_option("--min-effect", h->det.min_effect, "smallest relative change of the median that counts (default 0.05)")->check(CLI::Range(0.0, 10.0));
-  return h;
 }
-
-namespace {
 
 std::string num(double v) {
   if (std::isinf(v)) return v > 0 ? "never" : "-inf";
@@ -164,10 +161,7 @@ int check(history_cli& h) {
   return alarms ? 1 : 0;
 }
 
-}  // namespace
-
-std::optional<int> run_history_commands(history_cli& h) {
-  if (!h.history->parsed()) return std::nullopt;
+int run_history(history_cli& h) {
   if (h.add->parsed()) {
     // Every file is read and validated (load_result, as compare and merge read) before the history
     // is opened: a bad one adds nothing.
@@ -200,4 +194,14 @@ std::optional<int> run_history_commands(history_cli& h) {
   return 2;
 }
 
+command_run history_options_of(CLI::App& cmd, int&) {
+  auto h = std::make_shared<history_cli>();
+  add_history_options(cmd, h.get());
+  return [h](const command_env&) { return run_history(*h); };
+}
+
+ADAMBENCH_REGISTER_COMMAND("history", "results kept across commits in SQLite: add, show trends, check for regressions", 100,
+                           history_options_of);
+
+}  // namespace
 }  // namespace adambench
