@@ -15,14 +15,7 @@ command_run check_options_of(CLI::App& c, int&) {
   adam_config& cfg = s->opt.config;
   c.add_option("trace", s->trace, "TRACE.npz: p0.., g0.. (gK: (T, *shape of pK)), optionally m0.., v0.., vmax0.., step")->required();
   c.add_option("result", s->result, "RESULT.npz: final p0.., m0.., v0.. (vmax0.. with --amsgrad), optional step")->required();
-  c.add_option("--algo", s->algo, "adam or adamw");
-  c.add_option("--lr", cfg.lr, "learning rate");
-  c.add_option("--beta1", cfg.beta1);
-  c.add_option("--beta2", cfg.beta2);
-  c.add_option("--eps", cfg.eps);
-  c.add_option("--weight-decay", cfg.weight_decay);
-  c.add_flag("--amsgrad", cfg.amsgrad);
-  c.add_flag("--maximize", cfg.maximize);
+  add_hyperparameters(c, cfg, s->algo);
   c.add_option("--steps", s->steps, "the first T steps of the trace (default: all)");
   c.add_option("--names", s->names, "TOML file mapping roles to array names, e.g. p0 = \"fc.weight\", g0 = \"fc.weight.grad\"");
   return [s](const command_env&) {

@@ -68,6 +68,17 @@ void add_threads(CLI::App* cmd, int& threads) {
   cmd->add_option("--threads", threads, "CPU threads for OpenMP and LibTorch (default: all hardware threads)")->check(int_at_least(1));
 }
 
+void add_hyperparameters(CLI::App& c, adam_config& cfg, std::string& algo) {
+  c.add_option("--algo", algo, "adam or adamw");
+  c.add_option("--lr", cfg.lr, "learning rate");
+  c.add_option("--beta1", cfg.beta1);
+  c.add_option("--beta2", cfg.beta2);
+  c.add_option("--eps", cfg.eps);
+  c.add_option("--weight-decay", cfg.weight_decay);
+  c.add_flag("--amsgrad", cfg.amsgrad);
+  c.add_flag("--maximize", cfg.maximize);
+}
+
 void run_options::prepare(const registry& reg) const {
   if (!shard.empty()) parse_shard(shard);
   if (!filter.empty()) check_regex(filter, "--filter");

@@ -70,6 +70,10 @@ void check_regex(const std::string& re, const char* flag);
 /// An integer option's check: "--threads must be ≥ 1 (got 0)" rather than CLI11's range wording.
 CLI::Validator int_at_least(long long lo);
 
+/// Declares --algo (into `algo`, read with parse_algo) and adam_config's fields as options:
+/// --lr, --beta1, --beta2, --eps, --weight-decay, --amsgrad, --maximize (replay, check).
+void add_hyperparameters(CLI::App& cmd, adam_config& cfg, std::string& algo);
+
 /// Declares --threads on a subcommand too (`agree --threads 2`), bound to the global value.
 void add_threads(CLI::App* cmd, int& threads);
 

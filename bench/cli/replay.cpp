@@ -15,14 +15,7 @@ command_run replay_options_of(CLI::App& c, int& threads) {
   adam_config& cfg = r->ro.config;
   c.add_option("trace", r->trace, "TRACE.npz with p0, p1, ... and g0, g1, ... (gK: (T, *shape of pK))")->required();
   c.add_option("--impl", r->impl, "implementation name")->required();
-  c.add_option("--algo", r->algo, "adam or adamw");
-  c.add_option("--lr", cfg.lr, "learning rate");
-  c.add_option("--beta1", cfg.beta1);
-  c.add_option("--beta2", cfg.beta2);
-  c.add_option("--eps", cfg.eps);
-  c.add_option("--weight-decay", cfg.weight_decay);
-  c.add_flag("--amsgrad", cfg.amsgrad);
-  c.add_flag("--maximize", cfg.maximize);
+  add_hyperparameters(c, cfg, r->algo);
   c.add_option("--steps", r->steps, "replay the first T steps (default: all)");
   c.add_option("--out", r->out, "RESULT.npz: final pK, mK, vK (and vmaxK)")->required();
   c.add_flag("--compare", r->ro.compare, "also run the reference and print agreement metrics (exit 1 if they disagree)");
