@@ -1,4 +1,4 @@
-#include "cli/cli.h"
+#include "adambench/cli.h"
 
 #include "check/check_cli.h"
 #include "count/count_cli.h"

@@ -1,6 +1,6 @@
 #include "cli/gate_cli.h"
 
-#include "core/adam_config.h"
+#include "adambench/errors.h"
 #include "core/results.h"
 #include "gate/compare.h"
 #include "core/stats.h"

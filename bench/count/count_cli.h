@@ -1,7 +1,7 @@
 #pragma once
 /// The `count` subcommand (counted speed under Valgrind, docs/speed.md "Counted speed") and the
 /// hidden `count-worker` it re-runs itself as, under Valgrind.
-#include "core/optimizer.h"
+#include "adambench/optimizer.h"
 
 #include <CLI/CLI.hpp>
 #include <memory>

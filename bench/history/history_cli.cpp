@@ -1,6 +1,6 @@
 #include "history/history_cli.h"
 
-#include "core/adam_config.h"
+#include "adambench/errors.h"
 #include "core/stats.h"
 #include "gate/compare.h"
 #include "history/store.h"

@@ -1,6 +1,6 @@
 #pragma once
 /// The `sweep` subcommand: hyper-parameter studies and tuning-advice verdicts (docs/tuning.md).
-#include "core/optimizer.h"
+#include "adambench/optimizer.h"
 
 #include <CLI/CLI.hpp>
 #include <memory>

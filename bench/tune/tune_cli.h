@@ -1,7 +1,7 @@
 #pragma once
 /// The `tune` subcommand (Adam tuned on the user's own model, docs/tuning.md) and `data-order`
 /// (the minibatches a training run takes, for a training loop outside adambench).
-#include "core/optimizer.h"
+#include "adambench/optimizer.h"
 
 #include <CLI/CLI.hpp>
 #include <memory>

@@ -5,7 +5,7 @@
 // Same runner, same suite files and the same agree.json as `adambench agree`.
 #include "agree/agree_suite.h"
 #include "core/suite.h"
-#include "core/optimizer.h"
+#include "adambench/optimizer.h"
 #include "agree/agree.h"
 #include "shared/context.h"
 
