@@ -4,7 +4,6 @@
 // (`val_windows` non-overlapping windows of `context` bytes); accuracy is next-byte accuracy.
 // Dropout is off, so the only randomness is the initial weights (at::manual_seed) and data order.
 #include "adambench/errors.h"
-#include "adambench/register.h"
 #include "workloads/torch_glue.h"
 
 #include <cmath>

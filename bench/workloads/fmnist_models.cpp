@@ -3,7 +3,6 @@
 // the 10,000-image test split (or its first `val` images). Initial weights: LibTorch's default
 // initialisation after at::manual_seed(seed), so one seed gives the same weights to every optimizer.
 #include "adambench/errors.h"
-#include "adambench/register.h"
 #include "workloads/mnist_idx.h"
 #include "workloads/torch_glue.h"
 
