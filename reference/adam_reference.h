@@ -1,8 +1,8 @@
 #pragma once
 /// The float64 oracle: Adam and AdamW exactly as torch.optim computes them, one scalar at a time.
 /// It knows nothing of any implementation under test.
-#include "core/adam_config.h"
-#include "core/tensor.h"
+#include "adambench/config.h"
+#include "adambench/tensor.h"
 
 #include <vector>
 

@@ -1,7 +1,7 @@
 #pragma once
 /// The agreement runner: every implementation against the float64 reference from identical
 /// inputs, comparing parameters and all state at chosen steps.
-#include "core/optimizer.h"
+#include "adambench/optimizer.h"
 #include "agree/agree_suite.h"
 #include "check/state_compare.h"
 

@@ -1,6 +1,6 @@
 // Agreement: absolute tolerances decide pass/fail (no baseline needed); against the baseline the
 // gate checks coverage and tracks error growth.
-#include "core/adam_config.h"
+#include "adambench/errors.h"
 #include "gate/gate_detail.h"
 
 #include <cmath>

@@ -1,8 +1,8 @@
 #pragma once
 /// The [agree] part of a suite file (docs/suites.md): the agreement runner's cases. A field given
 /// as an array expands into one case per value (core/suite_fields.h).
-#include "core/adam_config.h"
-#include "core/tensor.h"
+#include "adambench/config.h"
+#include "adambench/tensor.h"
 
 #include <cstdint>
 #include <string>

@@ -1,7 +1,7 @@
 #pragma once
 /// `adambench check`: judges final parameters and state computed anywhere (Python, JAX, another
 /// repository's kernel) against the float64 reference run over the same trace.
-#include "core/adam_config.h"
+#include "adambench/config.h"
 
 #include <filesystem>
 #include <optional>

@@ -1,6 +1,6 @@
 #pragma once
 /// Gradient replay: run one implementation over a user's recorded gradients (numpy.savez trace).
-#include "core/optimizer.h"
+#include "adambench/optimizer.h"
 
 #include <filesystem>
 #include <optional>

@@ -2,7 +2,7 @@
 /// One comparison of an implementation's parameters and state with the reference's, used by
 /// agree, replay --compare and check, and the table replay and check print.
 #include "core/agreement_metrics.h"
-#include "core/tensor.h"
+#include "adambench/tensor.h"
 
 #include <cstdio>
 #include <string>

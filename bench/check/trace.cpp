@@ -1,6 +1,6 @@
 #include "check/trace.h"
 
-#include "core/adam_config.h"
+#include "adambench/errors.h"
 
 #include <cmath>
 #include <fmt/format.h>

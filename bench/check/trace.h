@@ -2,7 +2,7 @@
 /// Gradient traces (numpy.savez): parameters p0, p1, ..., gradients g0, g1, ... of shape
 /// (T, *shape of pK), and optionally an initial state m0.., v0.., vmax0.. and a scalar `step`.
 #include "core/npz.h"
-#include "core/tensor.h"
+#include "adambench/tensor.h"
 
 #include <filesystem>
 #include <optional>

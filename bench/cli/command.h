@@ -3,7 +3,7 @@
 /// with ADAMBENCH_REGISTER_COMMAND; cli_main builds the command line from the commands linked in
 /// (the GPU check build links agree and list only), and the helpers below are what runners share:
 /// the run options, their checks before any work, --shard and --threads.
-#include "core/optimizer.h"
+#include "adambench/optimizer.h"
 #include "core/suite.h"
 
 #include <CLI/CLI.hpp>

@@ -1,6 +1,6 @@
 #include "cli/gate_common.h"
 
-#include "core/adam_config.h"
+#include "adambench/errors.h"
 #include "core/results.h"
 
 #include <fmt/format.h>

@@ -1,6 +1,6 @@
 // `adambench history`: results kept across commits in SQLite, add / show / check (docs/history.md).
+#include "adambench/errors.h"
 #include "cli/command.h"
-#include "core/adam_config.h"
 #include "core/stats.h"
 #include "gate/compare.h"
 #include "history/store.h"

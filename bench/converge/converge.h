@@ -3,11 +3,11 @@
 /// initial weights and data order (per seed), across batch sizes, seeds and lr schedules; results
 /// are curves (CSV), steps/time to a target, divergence, drift from the reference implementation's
 /// curve, throughput. docs/convergence.md describes the suite fields, metrics and thresholds.
-#include "core/adam_config.h"
-#include "core/optimizer.h"
+#include "adambench/config.h"
+#include "adambench/optimizer.h"
 #include "core/stats.h"
 #include "converge/schedules.h"
-#include "workloads/workload.h"
+#include "adambench/workload.h"
 
 #include <cmath>
 #include <filesystem>

@@ -1,7 +1,7 @@
 // Convergence: coverage run by run, then by default a statistical band around the baseline (seed
 // spread plus the rounding drift between correct implementations, docs/convergence.md); with
 // `exact`, bitwise curves (by digest) instead of the band.
-#include "core/adam_config.h"
+#include "adambench/errors.h"
 #include "gate/gate_detail.h"
 
 #include <algorithm>

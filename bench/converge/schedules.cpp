@@ -1,6 +1,6 @@
 #include "converge/schedules.h"
 
-#include "core/adam_config.h"
+#include "adambench/errors.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,4 +1,4 @@
-#include "core/adam_config.h"
+#include "adambench/config.h"
 
 #include <cmath>
 #include <fmt/format.h>

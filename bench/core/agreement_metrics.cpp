@@ -1,6 +1,6 @@
 #include "core/agreement_metrics.h"
 
-#include "core/lowp.h"
+#include "adambench/lowp.h"
 
 #include <algorithm>
 #include <bit>

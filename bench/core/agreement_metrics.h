@@ -1,7 +1,7 @@
 #pragma once
 /// Agreement metrics between an implementation's values and the reference's, and the tolerance
 /// policy per dtype (docs/tolerances.md gives the measurements behind the numbers).
-#include "core/tensor.h"
+#include "adambench/tensor.h"
 
 #include <cstdint>
 #include <string>

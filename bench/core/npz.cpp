@@ -1,6 +1,6 @@
 #include "core/npz.h"
 
-#include "core/adam_config.h"
+#include "adambench/errors.h"
 #include "core/results.h"
 
 #include <cstring>

@@ -1,7 +1,7 @@
 #pragma once
 /// Reading and writing what numpy.savez / numpy.load use: a zip of .npy arrays: float32, float64,
 /// float16, and bfloat16 stored as uint16 bit patterns (numpy has no bfloat16).
-#include "core/tensor.h"
+#include "adambench/tensor.h"
 
 #include <filesystem>
 #include <map>

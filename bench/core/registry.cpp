@@ -1,4 +1,4 @@
-#include "core/optimizer.h"
+#include "adambench/optimizer.h"
 
 #include <algorithm>
 #include <cstdint>

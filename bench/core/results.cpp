@@ -1,6 +1,6 @@
 #include "core/results.h"
 
-#include "core/adam_config.h"
+#include "adambench/errors.h"
 
 #include <chrono>
 #include <cstdio>

@@ -3,7 +3,7 @@
 /// name the field on error, and the case expansion (an array in a scalar field = one case per value,
 /// the cartesian product over all such fields, each adding "/key=value" to the case name).
 /// Errors are input_error (exit 2); callers prefix the file and table.
-#include "core/adam_config.h"
+#include "adambench/errors.h"
 
 #include <cstdint>
 #include <functional>

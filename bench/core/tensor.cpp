@@ -1,7 +1,7 @@
-#include "core/tensor.h"
+#include "adambench/tensor.h"
 
-#include "core/adam_config.h"
-#include "core/lowp.h"
+#include "adambench/errors.h"
+#include "adambench/lowp.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>

@@ -4,7 +4,7 @@
 /// steps after warm-up of each. `run_count` re-runs this program under Valgrind as the hidden
 /// `count-worker` subcommand (`run_count_worker`), reads Callgrind's dumps and writes count.json.
 /// Counting is deterministic: the same build and suite give the same figures at any load.
-#include "core/optimizer.h"
+#include "adambench/optimizer.h"
 #include "speed/speed_suite.h"
 
 #include <filesystem>

@@ -1,7 +1,7 @@
 // Reading Callgrind's output and turning its events into per-step figures (count_callgrind.h).
 #include "count/count_callgrind.h"
 
-#include "core/adam_config.h"
+#include "adambench/errors.h"
 
 #include <charconv>
 #include <fmt/format.h>

@@ -3,7 +3,7 @@
 // step) that worsens by more than the minimum effect is a regression, one that improves by more
 // is an improvement. DRAM bytes are judged against the larger of the baseline and the algorithm's
 // minimum traffic: a cache-resident step moves about 0 bytes, and 0 is no base for a ratio.
-#include "core/adam_config.h"
+#include "adambench/errors.h"
 #include "gate/gate_detail.h"
 
 #include <cmath>

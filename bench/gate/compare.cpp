@@ -1,7 +1,7 @@
 // The gate's frame: what may be compared with what, coverage, and each kind's comparison (result_kind).
 #include "gate/compare.h"
 
-#include "core/adam_config.h"
+#include "adambench/errors.h"
 #include "gate/gate_detail.h"
 
 #include <fmt/format.h>

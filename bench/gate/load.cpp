@@ -1,5 +1,5 @@
 // Reading result files: parse, identify the kind, validate against the kind's schema.
-#include "core/adam_config.h"
+#include "adambench/errors.h"
 #include "gate/compare.h"
 #include "gate/schema.h"
 

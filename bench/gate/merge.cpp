@@ -1,5 +1,5 @@
 // Joining the pieces of a sharded run, and repeated runs of one build (ab, calibrate).
-#include "core/adam_config.h"
+#include "adambench/errors.h"
 #include "gate/compare.h"
 #include "gate/result_kind.h"
 

@@ -10,7 +10,7 @@
 //   adambench-readers each                    one tab-separated command per stdin line, run
 //                                             in-process; prints "EXIT<TAB>LINES<TAB>MESSAGE" each
 // Exit codes as adambench: 0 ok, 1 regression, 2 bad input, 4 I/O or unexpected exception.
-#include "core/adam_config.h"
+#include "adambench/errors.h"
 #include "core/npz.h"
 #include "core/results.h"
 #include "agree/agree_suite.h"

@@ -1,5 +1,4 @@
 // The table of result kinds (generated from bench/*/*_kind.cpp) and what most kinds read alike.
-#include "core/adam_config.h"
 #include "gate/gate_detail.h"
 #include "gate/result_kind.h"
 

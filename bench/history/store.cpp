@@ -1,6 +1,6 @@
 #include "history/store.h"
 
-#include "core/adam_config.h"
+#include "adambench/errors.h"
 #include "core/results.h"
 #include "core/stats.h"
 #include "gate/result_kind.h"

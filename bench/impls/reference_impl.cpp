@@ -1,7 +1,8 @@
 // `reference`: the float64 oracle run like any implementation. It reads the bound buffers as
 // float64, keeps its own float64 parameters and state, and writes parameters back rounded to
 // the buffers' dtype after each step.
-#include "core/optimizer.h"
+#include "adambench/optimizer.h"
+#include "adambench/register.h"
 #include "adam_reference.h"
 
 namespace adambench {

@@ -3,7 +3,8 @@
 // step, else buf = momentum * buf + d; p -= lr * buf. The baseline row of convergence tables and
 // the `algo = "sgd-momentum"` value of sweeps. Its traits (baseline_config) say how a case's SGD
 // lr, momentum and weight decay reach it: runners ask the registry, never this file.
-#include "core/optimizer.h"
+#include "adambench/optimizer.h"
+#include "adambench/register.h"
 
 #include <stdexcept>
 

@@ -1,6 +1,6 @@
 #include "shared/context.h"
 
-#include "core/adam_config.h"
+#include "adambench/errors.h"
 #include "core/results.h"
 
 #include <algorithm>

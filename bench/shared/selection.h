@@ -1,7 +1,7 @@
 #pragma once
 // Which cases a run takes: --case/--study name filters and --shard I/N slices, shared by the
 // convergence and sweep runners.
-#include "core/adam_config.h"
+#include "adambench/errors.h"
 
 #include <algorithm>
 #include <fmt/format.h>

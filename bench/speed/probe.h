@@ -5,7 +5,7 @@
 /// implementation does (core/work_split.h). It comes in several variants (how the loads and stores are issued); the
 /// speed runner times all of them on the same buffers and threads and takes the fastest as the
 /// limit (docs/speed.md, "The limit").
-#include "core/tensor.h"
+#include "adambench/tensor.h"
 #include "core/work_split.h"
 
 #include <cstdint>

@@ -2,7 +2,7 @@
 /// The throughput runner: Google Benchmark timing one optimizer step of each implementation over
 /// flat buffers and real models' tensor lists, next to a bandwidth probe with Adam's access pattern.
 /// Output is Google Benchmark's own JSON (tools/compare.py works on it) plus a summary table.
-#include "core/optimizer.h"
+#include "adambench/optimizer.h"
 #include "speed/speed_suite.h"
 
 #include <filesystem>

@@ -2,7 +2,7 @@
 /// The speed runner's grid: every benchmark it registers, in registration order, over which shape
 /// lists and thread counts. Built from the suite and options before anything runs
 /// (speed/speed_grid.cpp); the fixture times it, the summary and the reporters read it.
-#include "core/optimizer.h"
+#include "adambench/optimizer.h"
 #include "speed/speed.h"
 
 #include <string>

@@ -1,5 +1,5 @@
 #pragma once
-#include "core/adam_config.h"
+#include "adambench/config.h"
 
 #include <string>
 #include <vector>

@@ -12,7 +12,7 @@
 #include <fmt/format.h>
 #include <set>
 
-#include "core/adam_config.h"
+#include "adambench/errors.h"
 #include "proto/tensorboard_event.pb.h"  // generated from proto/ by protoc
 
 namespace adambench {

@@ -1,7 +1,7 @@
 // What a tune keeps under DIR/runs/: the manifest (the plan, the inputs' hashes, the settings) and
 // one file per finished run. Read back by --resume, so every field is checked: a damaged file is
 // bad input naming the file. No LibTorch here: the readers' fuzz build (adambench-readers) links it.
-#include "core/adam_config.h"
+#include "adambench/errors.h"
 #include "core/results.h"
 #include "tune/tune.h"
 

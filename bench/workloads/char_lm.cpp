@@ -3,7 +3,7 @@
 // (in base-files, present on every Debian system). The first 90% trains, the rest validates
 // (`val_windows` non-overlapping windows of `context` bytes); accuracy is next-byte accuracy.
 // Dropout is off, so the only randomness is the initial weights (at::manual_seed) and data order.
-#include "core/adam_config.h"
+#include "adambench/errors.h"
 #include "workloads/torch_glue.h"
 
 #include <cmath>

@@ -2,7 +2,7 @@
 // with cross-entropy on Fashion-MNIST (or any MNIST-format folder: --data-dir). Validation is
 // the 10,000-image test split (or its first `val` images). Initial weights: LibTorch's default
 // initialisation after at::manual_seed(seed), so one seed gives the same weights to every optimizer.
-#include "core/adam_config.h"
+#include "adambench/errors.h"
 #include "workloads/mnist_idx.h"
 #include "workloads/torch_glue.h"
 

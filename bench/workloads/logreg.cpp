@@ -2,8 +2,9 @@
 // `classes` centres drawn N(0, separation^2 I) in `dim` dimensions (fixed by problem_seed), points
 // = centre + N(0, I). Parameters W (classes x dim, init_scale * N(0, 1) from the run seed) and b (zeros).
 // Gradients are computed by hand in float64; no LibTorch.
-#include "core/adam_config.h"
-#include "workloads/workload.h"
+#include "adambench/errors.h"
+#include "adambench/workload.h"
+#include "adambench/register.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,6 +1,6 @@
 #include "workloads/mnist_idx.h"
 
-#include "core/adam_config.h"
+#include "adambench/errors.h"
 
 #include <filesystem>
 #include <fmt/format.h>

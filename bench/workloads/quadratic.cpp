@@ -6,8 +6,9 @@
 // A moving optimum (β2 responsiveness): with `shift_at` = T > 0, after step T the optimum moves to
 // x* + shift * N(0, I) (fixed by problem_seed) and the loss (so every gradient, noise included) is
 // multiplied by `scale_after`: Adam's second moment must forget the old gradient scale.
-#include "core/adam_config.h"
-#include "workloads/workload.h"
+#include "adambench/errors.h"
+#include "adambench/workload.h"
+#include "adambench/register.h"
 
 #include <cmath>
 #include <fmt/format.h>

@@ -1,8 +1,9 @@
 // `rosenbrock`: f(x) = sum_{i<n-1} 100 (x_{i+1} - x_i^2)^2 + (1 - x_i)^2, optimum f(1,...,1) = 0.
 // Start: the classic (-1.2, 1, -1.2, 1, ...) plus init_scale * N(0, 1) from the run seed.
 // Optional gradient noise (noise / sqrt(batch), from (seed, step)) like `quadratic`.
-#include "core/adam_config.h"
-#include "workloads/workload.h"
+#include "adambench/errors.h"
+#include "adambench/workload.h"
+#include "adambench/register.h"
 
 #include <cmath>
 #include <random>

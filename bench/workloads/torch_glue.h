@@ -4,7 +4,7 @@
 // (updates land in the module); gradients are copied from autograd's .grad into harness-owned
 // buffers after backward, because autograd may replace the .grad tensors between steps.
 #include "workloads/torch_threads.h"
-#include "workloads/workload.h"
+#include "adambench/register.h"  // the workload interface and its registration macro
 
 #include <ATen/ATen.h>
 #include <cstring>

@@ -5,10 +5,11 @@
 // every implementation: the file's bytes are read once and each run loads its module from that
 // copy, so a file changed mid-run cannot give implementations different starts. The seed only
 // drives the data order (the runner's shuffle) and any dropout (at::manual_seed).
-#include "core/adam_config.h"
+#include "adambench/errors.h"
 #include "core/npz.h"
 #include "workloads/torch_threads.h"
-#include "workloads/workload.h"
+#include "adambench/workload.h"
+#include "adambench/register.h"
 
 #include <ATen/ATen.h>
 #include <cstring>

@@ -1,6 +1,6 @@
-#include "workloads/workload.h"
+#include "adambench/workload.h"
 
-#include "core/adam_config.h"
+#include "adambench/errors.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>

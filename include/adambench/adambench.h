@@ -4,8 +4,10 @@
 ///   #include <adambench/adambench.h>
 ///   ADAMBENCH_REGISTER_IMPL("my-adam", "what it is", supports_fn, make_fn);
 /// See docs/extending.md and examples/external-impl/.
-#include "core/adam_config.h"
-#include "core/lowp.h"
-#include "core/optimizer.h"
-#include "core/tensor.h"
-#include "workloads/workload.h"
+#include "adambench/config.h"
+#include "adambench/errors.h"
+#include "adambench/lowp.h"
+#include "adambench/optimizer.h"
+#include "adambench/register.h"
+#include "adambench/tensor.h"
+#include "adambench/workload.h"

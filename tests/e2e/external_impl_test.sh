@@ -14,9 +14,23 @@ assert "install into a prefix" cmake --install "$BUILD" --prefix "$tmp/prefix"
 assert "public header installed" test -f "$tmp/prefix/include/adambench/adambench.h"
 assert "package config installed" test -f "$tmp/prefix/lib/cmake/adambench/adambenchConfig.cmake"
 assert "no LibTorch in the public headers" bash -c "! grep -rlE 'torch/|ATen/|c10/' '$tmp/prefix/include/adambench'"
+assert "the installed headers are include/adambench/ of the tree, nothing else" \
+  diff <(cd "$SRC/include" && find . -type f | sort) <(cd "$tmp/prefix/include" && find . -type f | sort)
+# Public headers name only each other (adambench/NAME.h) and the standard library (<name>, no
+# folder): a bare "core/..." or "workloads/..." resolves in the tree but not for another project.
+foreign_includes() {  # prints the #include lines under $1 that name anything else; fails if any
+  local bad
+  bad=$(grep -rnE '^\s*#\s*include' "$1" | grep -vE '#\s*include\s*("adambench/[a-z_]+\.h"|<adambench/[a-z_]+\.h>|<[a-z_0-9]+>)')
+  [ -z "$bad" ] || { echo "$bad"; return 1; }
+}
+assert "installed headers include only adambench/... and standard headers" foreign_includes "$tmp/prefix/include"
+for h in "$tmp"/prefix/include/adambench/*.h; do
+  assert "adambench/$(basename "$h") compiles alone from the prefix" \
+    c++ -std=c++20 -fsyntax-only -I"$tmp/prefix/include" -x c++ -include "$h" /dev/null
+done
 # The external implementation compiles with the installed headers alone: no LibTorch, Eigen or CUDA path.
 assert "a CPU implementation compiles without LibTorch headers" c++ -std=c++20 -fsyntax-only \
-  -I"$tmp/prefix/include" -I"$tmp/prefix/include/adambench" "$ex/my_adam.cpp"
+  -I"$tmp/prefix/include" "$ex/my_adam.cpp"
 
 for variant in correct planted; do
   bug=OFF; [ $variant = planted ] && bug=ON

@@ -2,7 +2,7 @@
 // implementations "eigen~NAME". Test-only: the user-facing `adambench` never links this file.
 // ADAMBENCH_PLANT=NAME registers eigen~NAME under the name "eigen" instead of the real one, so a
 // gate compares the planted build's rows with the real build's (tests/e2e/count_test.sh, docs/speed.md).
-#include "cli/cli.h"
+#include "adambench/cli.h"
 #include "impls/eigen/eigen_adam_kernel.h"
 
 #include <cstdio>

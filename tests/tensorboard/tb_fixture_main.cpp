@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <string>
 
-#include "core/adam_config.h"
+#include "adambench/errors.h"
 #include "tensorboard/tensorboard.h"
 
 using namespace adambench;

@@ -1,4 +1,4 @@
-#include "core/adam_config.h"
+#include "adambench/config.h"
 
 #include <catch2/catch.hpp>
 #include <cmath>

@@ -1,10 +1,9 @@
 // The convergence runner's pieces: suite parsing, workloads' gradients, bootstrap, and small
 // end-to-end runs through run_converge (determinism, divergence, drift, skips).
-#include "core/adam_config.h"
 #include "core/suite.h"
 #include "converge/converge.h"
 #include "workloads/mnist_idx.h"
-#include "workloads/workload.h"
+#include "adambench/workload.h"
 
 #include <algorithm>
 #include <catch2/catch.hpp>

@@ -1,6 +1,6 @@
 // Counted speed: Callgrind's output as read, the figures derived from its events, and the counted
 // gate (bench/count/count_gate.cpp) on synthetic count.json documents checked against the schema.
-#include "core/adam_config.h"
+#include "adambench/config.h"
 #include "gate/compare.h"
 #include "history/store.h"
 #include "count/count_callgrind.h"

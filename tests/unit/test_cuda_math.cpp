@@ -3,10 +3,10 @@
 // and the bit-exact bfloat16/float16 rounding the host side uses.
 #include "adam_reference.h"
 #include "core/agreement_metrics.h"
-#include "core/lowp.h"
+#include "adambench/lowp.h"
 #include "impls/cuda/adam_math.h"
 #include "impls/cuda/work_list.h"
-#include "core/optimizer.h"
+#include "adambench/optimizer.h"
 
 #include <bit>
 #include <catch2/catch.hpp>

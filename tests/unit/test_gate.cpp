@@ -1,4 +1,4 @@
-#include "core/adam_config.h"
+#include "adambench/errors.h"
 #include "gate/compare.h"
 #include "gate/result_kind.h"
 #include "gate/schema.h"

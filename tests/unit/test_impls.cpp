@@ -1,6 +1,6 @@
 #include "adam_reference.h"
 #include "core/agreement_metrics.h"
-#include "core/optimizer.h"
+#include "adambench/optimizer.h"
 #include "core/step_scalars.h"
 #include "check/state_compare.h"
 

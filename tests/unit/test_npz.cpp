@@ -1,4 +1,3 @@
-#include "core/adam_config.h"
 #include "core/npz.h"
 
 #include <catch2/catch.hpp>

@@ -1,6 +1,6 @@
 // Learning-rate schedules against values computed by hand from PyTorch's formulas
 // (torch.optim.lr_scheduler: StepLR, CosineAnnealingLR, LinearLR + SequentialLR, ReduceLROnPlateau).
-#include "core/adam_config.h"
+#include "adambench/errors.h"
 #include "converge/schedules.h"
 
 #include <catch2/catch.hpp>

@@ -1,6 +1,6 @@
 // The speed runner's inputs: shipped model shape lists, model files, the [speed] suite table, and
 // the bandwidth probe's access pattern. (Speed targets are benchmark results, not timed tests.)
-#include "core/optimizer.h"
+#include "adambench/optimizer.h"
 #include "core/suite.h"
 #include "speed/speed_suite.h"
 #include "speed/alloc_hook.h"

@@ -1,6 +1,6 @@
 // The sweep runner: suite parsing (ranges, modes, errors), the verdict rule with planted effects,
 // the sgd-momentum baseline, and reproducibility (same seed, identical curves) through compute_sweep.
-#include "core/adam_config.h"
+#include "adambench/config.h"
 #include "core/suite.h"
 #include "sweep/sweep.h"
 

@@ -4,7 +4,7 @@
 #include <iterator>
 #include <unistd.h>
 
-#include "core/adam_config.h"
+#include "adambench/errors.h"
 #include "tensorboard/tensorboard.h"
 
 using namespace adambench;

@@ -2,7 +2,7 @@
 // base filled in), run keys (the same run in two stages is one run), --budget cuts, the weight-decay
 // match, the kept runs and manifest read back (and refused when damaged); sweep list mode and
 // suite-relative paths.
-#include "core/adam_config.h"
+#include "adambench/config.h"
 #include "core/results.h"
 #include "core/suite.h"
 #include "converge/converge_fields.h"

@@ -14,7 +14,7 @@
 /// master weights and state, and stored back with one round-to-nearest-even.
 #include <cstdint>
 
-#include "core/lowp.h"  // host conversions (host pass of nvcc and plain C++ alike)
+#include "adambench/lowp.h"  // host conversions (host pass of nvcc and plain C++ alike)
 #include "core/step_scalars.h"
 
 #include <cmath>
@@ -130,7 +130,7 @@ ADAM_HD void adam_update(float& p, float g, float& m, float& v, float& vmax, con
 }
 
 // Conversions between storage and float32 opmath: device intrinsics under nvcc's device pass,
-// the bit-exact host functions of core/lowp.h otherwise (same rounding: nearest, ties to even).
+// the bit-exact host functions of adambench/lowp.h otherwise (same rounding: nearest, ties to even).
 ADAM_HD float load(float x) { return x; }
 ADAM_HD float load(bf16 x) {
 #if defined(__CUDA_ARCH__)

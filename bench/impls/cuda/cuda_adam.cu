@@ -1,7 +1,8 @@
 // `cuda`: one fused kernel per tensor, one pass over its memory (read p, g, m, v; write p, m, v),
 // one element per thread. float32, and bfloat16/float16 parameters with float32 master weights.
 #include "impls/cuda/cuda_common.cuh"
-#include "core/optimizer.h"
+#include "adambench/optimizer.h"
+#include "adambench/register.h"
 
 namespace adambench {
 namespace cuda_impl {

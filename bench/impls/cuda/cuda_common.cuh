@@ -2,7 +2,7 @@
 /// Host side shared by the CUDA implementations: error checks, the device probe behind every
 /// supports(), and the optimizer base that owns the device copies (params, grads, float32 master
 /// weights for 16-bit params, m, v, max_v) in one arena per array.
-#include "core/optimizer.h"
+#include "adambench/optimizer.h"
 #include "impls/cuda/adam_kernels.cuh"
 
 #include <cuda_runtime.h>

@@ -3,7 +3,8 @@
 // tensor boundaries (work_list.h); 128-bit vector loads/stores where aligned, scalar tails.
 // float32, and bfloat16/float16 parameters with float32 master weights and state.
 #include "impls/cuda/cuda_common.cuh"
-#include "core/optimizer.h"
+#include "adambench/optimizer.h"
+#include "adambench/register.h"
 
 namespace adambench {
 namespace cuda_impl {

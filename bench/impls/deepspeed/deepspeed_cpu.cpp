@@ -6,7 +6,8 @@
 // floats, bias_correction on, and the adamw flag fixed when the optimizer is created. Where the
 // sources were not built in (the default Debian build/, an offline setup), every case is a recorded
 // skip with the reason CMake found.
-#include "core/optimizer.h"
+#include "adambench/optimizer.h"
+#include "adambench/register.h"
 
 #ifdef ADAMBENCH_DEEPSPEED_VERSION
 #include "impls/libtorch/aten_common.h"

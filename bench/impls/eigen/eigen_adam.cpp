@@ -1,6 +1,7 @@
 // `eigen`: the shipped Eigen implementation (no planted bug).
 #include "impls/eigen/eigen_adam_kernel.h"
-#include "core/optimizer.h"
+#include "adambench/optimizer.h"
+#include "adambench/register.h"
 
 namespace adambench {
 

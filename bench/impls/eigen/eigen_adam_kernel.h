@@ -5,7 +5,7 @@
 ///
 /// The class is a template over `mutant` so the test build can plant known historical bugs
 /// (tests/mutants/). The shipped build instantiates mutant::none only.
-#include "core/optimizer.h"
+#include "adambench/optimizer.h"
 #include "core/step_scalars.h"
 #include "core/work_split.h"
 

@@ -1,7 +1,7 @@
 #pragma once
 // Private to impls/libtorch/*.cpp: wraps harness buffers as ATen tensors without copies.
 // Includes ATen (not torch/torch.h); only the LibTorch implementation files include it.
-#include "core/optimizer.h"
+#include "adambench/optimizer.h"
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>

@@ -1,6 +1,7 @@
 // `libtorch`: torch::optim::Adam / AdamW exactly as the linked LibTorch ships them.
 #include "impls/libtorch/aten_common.h"
-#include "core/optimizer.h"
+#include "adambench/optimizer.h"
+#include "adambench/register.h"
 
 #include <torch/optim/adam.h>
 #include <torch/optim/adamw.h>

@@ -1,7 +1,8 @@
 // `libtorch-foreach`: torch.optim's _multi_tensor_adam (the default path of torch.optim on
 // CUDA) written with ATen's _foreach_* ops, op for op, for the linked LibTorch.
 #include "impls/libtorch/aten_common.h"
-#include "core/optimizer.h"
+#include "adambench/optimizer.h"
+#include "adambench/register.h"
 #include "core/step_scalars.h"
 
 #include <cmath>

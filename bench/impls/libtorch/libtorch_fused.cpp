@@ -2,7 +2,8 @@
 // for the device. LibTorch 1.13 declares _fused_adam_ with a CUDA kernel only and has no
 // _fused_adamw_: then every case is a recorded skip whose reason says so.
 #include "impls/libtorch/aten_common.h"
-#include "core/optimizer.h"
+#include "adambench/optimizer.h"
+#include "adambench/register.h"
 
 #include <ATen/ATen.h>
 #include <cmath>

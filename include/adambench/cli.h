@@ -1,6 +1,6 @@
 #pragma once
 /// The `adambench` command line; main() passes the registry so a test build can add mutants.
-#include "core/optimizer.h"
+#include "adambench/optimizer.h"
 
 namespace adambench {
 

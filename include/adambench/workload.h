@@ -2,7 +2,7 @@
 /// Workloads: gradient sources for the convergence runner. A workload owns float32 parameters
 /// and gradient buffers (seen by optimizers as tensor_views), computes a minibatch loss and its
 /// gradient, and evaluates on held-out data. It knows nothing of optimizers or runners.
-#include "core/tensor.h"
+#include "adambench/tensor.h"
 
 #include <cmath>
 #include <cstdint>
@@ -87,7 +87,8 @@ class workload_registry {
   std::vector<workload_entry> entries_;
 };
 
-/// Every workload linked into this program, each registered by ADAMBENCH_REGISTER_WORKLOAD.
+/// Every workload linked into this program, each registered by ADAMBENCH_REGISTER_WORKLOAD
+/// (adambench/register.h).
 workload_registry& default_workloads();
 
 /// Adds `e` to default_workloads(); returns true so a namespace-scope variable can call it.
@@ -115,15 +116,3 @@ struct param_buffers {
 std::uint64_t mix_seed(std::initializer_list<std::uint64_t> words);
 
 }  // namespace adambench
-
-#ifndef ADAMBENCH_CONCAT_
-#define ADAMBENCH_CONCAT_INNER_(a, b) a##b
-#define ADAMBENCH_CONCAT_(a, b) ADAMBENCH_CONCAT_INNER_(a, b)
-#endif
-
-/// Registers a workload at program start, next to its code. The arguments are a workload_entry's:
-/// name, description, check, make, and optionally the options that are file paths.
-///   ADAMBENCH_REGISTER_WORKLOAD("my-task", "what it trains", check_fn, make_fn);
-#define ADAMBENCH_REGISTER_WORKLOAD(...)                                                        \
-  [[maybe_unused]] static const bool ADAMBENCH_CONCAT_(adambench_workload_registered_, __COUNTER__) = \
-      ::adambench::register_workload(::adambench::workload_entry{__VA_ARGS__})

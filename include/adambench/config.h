@@ -1,22 +1,12 @@
 #pragma once
 /// adam_config: the hyper-parameters of one Adam/AdamW run, validated where it is made.
-#include <stdexcept>
+#include "adambench/errors.h"
+
 #include <string>
 
 namespace adambench {
 
 enum class algo { adam, adamw };
-
-/// Thrown for any user-facing bad input; the CLI prints what() on one line and exits 2.
-struct input_error : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-/// Thrown when the environment fails (a file cannot be written, a child process fails); the CLI
-/// prints what() on one line and exits 4.
-struct io_error : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
 
 /// Hyper-parameters with PyTorch's names and defaults (torch.optim.Adam / AdamW).
 /// Example: auto c = adam_config{}.with_algo(algo::adamw).with_lr(3e-4).validated();

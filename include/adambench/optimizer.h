@@ -1,7 +1,7 @@
 #pragma once
 /// The interface every implementation under test meets, and the registry that names them.
-#include "core/adam_config.h"
-#include "core/tensor.h"
+#include "adambench/config.h"
+#include "adambench/tensor.h"
 
 #include <functional>
 #include <memory>
@@ -93,7 +93,8 @@ struct impl_entry {
   impl_traits traits{};  ///< optional fifth argument of ADAMBENCH_REGISTER_IMPL
 };
 
-/// Name -> implementation. Implementations register themselves with ADAMBENCH_REGISTER_IMPL.
+/// Name -> implementation. Implementations register themselves with ADAMBENCH_REGISTER_IMPL
+/// (adambench/register.h).
 class registry {
  public:
   void add(impl_entry e);
@@ -119,18 +120,3 @@ registry& default_registry();
 bool register_impl(impl_entry e);
 
 }  // namespace adambench
-
-#define ADAMBENCH_CONCAT_INNER_(a, b) a##b
-#define ADAMBENCH_CONCAT_(a, b) ADAMBENCH_CONCAT_INNER_(a, b)
-
-/// Registers an implementation at program start, next to its code (one per use; any scope that
-/// allows a variable). The arguments are an impl_entry's: name, description, supports, make and,
-/// optionally, its impl_traits (defaults: an Adam implementation, nobody's peer).
-///   ADAMBENCH_REGISTER_IMPL("my-adam", "my SIMD step",
-///       [](const adambench::adam_config&, const adambench::case_features&) { return adambench::support::yes(); },
-///       [](const adambench::adam_config& c, const adambench::impl_options& o, adambench::dtype d) {
-///         return std::make_unique<my_adam>(c, o, d); });
-/// A LibTorch peer under another name: append `{.peer = adambench::speed_peer::libtorch_other}`.
-#define ADAMBENCH_REGISTER_IMPL(...)                                                        \
-  [[maybe_unused]] static const bool ADAMBENCH_CONCAT_(adambench_impl_registered_, __COUNTER__) = \
-      ::adambench::register_impl(::adambench::impl_entry{__VA_ARGS__})
