@@ -28,7 +28,7 @@ command_run ab_options_of(CLI::App& c, int&) {
   auto g = std::make_shared<state>();
   c.add_option("--a", g->bin_a, "baseline adambench binary")->required();
   c.add_option("--b", g->bin_b, "candidate adambench binary")->required();
-  c.add_option("--rounds", g->rounds, "interleaved rounds (A B, then B A, ...)")->check(CLI::PositiveNumber);
+  c.add_option("--rounds", g->rounds, "interleaved rounds (A B, then B A, ...)")->check(int_at_least(1));
   c.add_option("--out", g->out_dir, "folder for every run and the merged a.json / b.json")->required();
   c.add_option("--markdown", g->markdown, "also write a Markdown summary");
   c.add_option("args", g->args, "after --: the subcommand and its arguments, e.g. -- speed suites/ci.toml")->required();

@@ -16,9 +16,9 @@ command_run data_order_options_of(CLI::App& c, int&) {
     std::string out;
   };
   auto t = std::make_shared<state>();
-  c.add_option("--train", t->train, "training samples (x_train's first dimension)")->required()->check(CLI::PositiveNumber);
-  c.add_option("--batch", t->batch, "batch size")->required()->check(CLI::PositiveNumber);
-  c.add_option("--steps", t->steps, "optimizer steps")->required()->check(CLI::PositiveNumber);
+  c.add_option("--train", t->train, "training samples (x_train's first dimension)")->required()->check(int_at_least(1));
+  c.add_option("--batch", t->batch, "batch size")->required()->check(int_at_least(1));
+  c.add_option("--steps", t->steps, "optimizer steps")->required()->check(int_at_least(1));
   c.add_option("--seed", t->seed, "the run's seed")->required();
   c.add_option("--out", t->out, "text file (default: standard output)");
   return [t](const command_env&) {

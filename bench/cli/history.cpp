@@ -32,11 +32,11 @@ void add_history_options(CLI::App& cmd, history_cli* h) {
   h->show = h->history->add_subcommand("show", "per-figure trends: latest, best ever, change since N commits, last change point");
   h->show->add_option("--db", h->db, "history file")->required();
   h->show->add_option("--filter", h->filter, "only figures whose \"BENCHMARK METRIC\" matches this regular expression");
-  h->show->add_option("--since", h->since, "change against the run N commits back (default 1)")->check(CLI::PositiveNumber);
+  h->show->add_option("--since", h->since, "change against the run N commits back (default 1)")->check(int_at_least(1));
   h->check = h->history->add_subcommand("check", "exit 1 when the newest run sits after a regression step or at the end of a regression drift");
   h->check->add_option("--db", h->db, "history file")->required();
   h->check->add_option("--filter", h->filter, "only figures whose \"BENCHMARK METRIC\" matches this regular expression");
-  h->check->add_option("--recent", h->recent, "only steps among the newest N runs count (default: any step not undone since)")->check(CLI::NonNegativeNumber);
+  h->check->add_option("--recent", h->recent, "only steps among the newest N runs count (default: any step not undone since)")->check(int_at_least(0));
   h->check->add_option("--window", h->det.window, "runs on each side of a candidate step (default 8)")->check(CLI::Range(2, 100));
   h->check->add_option("--alpha", h->det.alpha, "level of the U test at each candidate step (default 0.001)")->check(CLI::Range(0.0, 0.5));
   h->check->add_option("--min-effect", h->det.min_effect, "smallest relative change of the median that counts (default 0.05)")->check(CLI::Range(0.0, 10.0));

@@ -17,7 +17,7 @@ command_run sweep_options_of(CLI::App& c, int&) {
   c.add_option("--out", s->run.out, "folder for sweep.json and curves/*.csv");
   c.add_option("--impl", s->run.impls, "implementations for every study (repeatable; default: the suite's)");
   c.add_option("--study", s->studies, "run only studies whose name contains this (repeatable)");
-  c.add_option("--seeds", s->seeds, "run seeds 0..N-1 instead of the suite's")->check(CLI::PositiveNumber);
+  c.add_option("--seeds", s->seeds, "run seeds 0..N-1 instead of the suite's")->check(int_at_least(1));
   c.add_option("--data-dir", s->data, "MNIST-format folder (default: /usr/share/datasets/fashion-mnist)");
   c.add_option("--text", s->text, "text corpus for char_lm (default: /usr/share/common-licenses/GPL-3)");
   c.add_option("--shard", s->run.shard, "run the I-th of N interleaved slices of the studies (join with `adambench merge`)");

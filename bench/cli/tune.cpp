@@ -25,7 +25,7 @@ command_run tune_options_of(CLI::App& c, int&) {
   c.add_option("--budget", t->budget, "minutes: cut the plan to fit (seeds, then shorter grids, shorter runs, stages), or exit 2 when even its smallest form does not");
   c.add_option("--plan", t->plan, "the plan: a TOML file with [tune] and [[tune.stage]], or a shipped plan's name (default: tune)");
   c.add_flag("--quiet", t->quiet, "no progress lines");
-  c.add_option("--threads", t->threads, "CPU threads for OpenMP and LibTorch (default: all hardware threads)")->check(CLI::PositiveNumber);
+  c.add_option("--threads", t->threads, "CPU threads for OpenMP and LibTorch (default: all hardware threads)")->check(int_at_least(1));
   return [t](const command_env& env) {
     tune_request req;
     req.model = t->model, req.data = t->data, req.plan = t->plan, req.impls = t->impls, req.quiet = t->quiet;

@@ -82,4 +82,13 @@ if "$CLI" list | awk '/^cuda /{f=1; next} /^[^ ]/{f=0} f' | grep -q "no CUDA dev
   check_err "speed --impl cuda without a GPU: exit 3" 3 "speed: nothing checked.*no CUDA device" -- "$CLI" speed smoke --impl cuda
   check "  ...--allow-empty accepts it" 0 -- "$CLI" speed smoke --impl cuda --allow-empty
 fi
+# Integer options of every command: a bad value is one short line naming the option and the bound
+# (CLI11's own range check printed a 309-digit bound).
+for args in "data-order --train 0 --batch 1 --steps 1 --seed 0" "sweep tuning-smoke --seeds 0" "tune --model m --data d --threads 0" \
+            "history show --db x --since 0" "history check --db x --recent -1" "ab --a x --b y --out z --rounds 0 -- agree" \
+            "agree smoke --seeds 0" "--threads 0 list"; do
+  read -ra a <<< "$args"
+  flag=$(printf '%s\n' "${a[@]}" | grep -E '^--(train|seeds|threads|since|recent|rounds)$' | head -1)
+  check_err "$args: exit 2, one line naming $flag and its bound" 2 "^adambench: $flag must be ≥ -?[0-9]+ \(got -?[0-9]+\)$" -- "$CLI" "${a[@]}"
+done
 finish
