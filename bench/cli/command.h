@@ -4,6 +4,7 @@
 /// (the GPU check build links agree and list only), and the helpers below are what runners share:
 /// the run options, their checks before any work, --shard and --threads.
 #include "adambench/optimizer.h"
+#include "adambench/register.h"
 #include "core/suite.h"
 
 #include <CLI/CLI.hpp>
@@ -87,11 +88,8 @@ auto read_suite(const std::string& path_or_name, Parse parse) {
 
 }  // namespace adambench
 
-#define ADAMBENCH_COMMAND_CONCAT_INNER_(a, b) a##b
-#define ADAMBENCH_COMMAND_CONCAT_(a, b) ADAMBENCH_COMMAND_CONCAT_INNER_(a, b)
-
 /// Registers a subcommand at program start, next to its code: the arguments are a command_entry's
 /// (name, description, help order, options[, hidden]).
 #define ADAMBENCH_REGISTER_COMMAND(...)                                                                    \
-  [[maybe_unused]] static const bool ADAMBENCH_COMMAND_CONCAT_(adambench_command_registered_, __COUNTER__) = \
+  [[maybe_unused]] static const bool ADAMBENCH_CONCAT_(adambench_command_registered_, __COUNTER__) = \
       ::adambench::register_command(::adambench::command_entry{__VA_ARGS__})
